@@ -1,0 +1,42 @@
+//! The environment variables envtrack itself reads and writes, and the
+//! launchers it knows. Both the preload and the injector use these names.
+
+/// `off` (or `0`) turns envtrack off for a process and its subtree.
+pub const ENVTRACK: &str = "ENVTRACK";
+/// The encoded [`Snapshot`](crate::Snapshot) a process inherits (see [`codec`](crate::codec)),
+/// or `@PATH` naming a 0600 file that holds it when it is too large for an
+/// environment string.
+pub const STATE: &str = "ENVTRACK_STATE";
+/// A directive file (JSON) whose job-level directives apply at every exec.
+pub const CONFIG: &str = "ENVTRACK_CONFIG";
+/// More list variables: `NAME[=SEP],…` (see [`Registry::add_spec`](crate::Registry::add_spec)).
+pub const LISTS: &str = "ENVTRACK_LISTS";
+/// `0` turns launcher routing off; otherwise a comma-separated list of program
+/// names to route through the injector instead of [`DEFAULT_LAUNCHERS`].
+pub const AUTOWRAP: &str = "ENVTRACK_AUTOWRAP";
+/// The path of `envtrack-inject`, when it is not next to the library.
+pub const INJECT: &str = "ENVTRACK_INJECT";
+/// A directory for per-process JSON-lines logs.
+pub const LOG: &str = "ENVTRACK_LOG";
+/// `1` makes the library say on stderr what it tracked and filled.
+pub const DEBUG: &str = "ENVTRACK_DEBUG";
+
+/// Launchers a tracked program's exec is routed through the injector for, by
+/// default. `ssh` is not among them: `git`, `rsync` and `scp` run it to hosts
+/// that may not have envtrack.
+pub const DEFAULT_LAUNCHERS: &[&str] = &[
+    "mpirun",
+    "mpiexec",
+    "orterun",
+    "mpirun.openmpi",
+    "mpiexec.openmpi",
+    "mpiexec.hydra",
+    "mpiexec.mpich",
+    "mpirun.mpich",
+    "srun",
+];
+
+/// Whether `value` of [`ENVTRACK`] turns envtrack off.
+pub fn is_off(value: &[u8]) -> bool {
+    matches!(value, b"off" | b"0" | b"no" | b"false")
+}

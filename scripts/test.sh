@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs, builds,
+# checks style and the preload's constraints, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "installing dependencies"
+scripts/install-deps.sh
+
+step "formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "building (release)"
+cargo build --release --workspace --quiet
+
+# libenvtrack.so is a no_std cdylib with its own #[panic_handler]. If the model
+# crate, or anything it depends on, linked std, std's panic handler would
+# collide with ours and this build would fail: building it proves the model is
+# no_std. The library must also depend on libc.so.6 alone (no libgcc_s).
+step "checking that libenvtrack.so is no_std and needs libc alone"
+so=target/release/libenvtrack.so
+needed=$(objdump -p "$so" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')
+case "$needed" in
+  "" | "libc.so.6 ") echo "libenvtrack.so needs: ${needed:-nothing}" >&2 ;;
+  *) echo "libenvtrack.so needs more than libc.so.6: $needed" >&2; exit 1 ;;
+esac
+
+step "tests"
+cargo test --workspace --quiet
