@@ -1,1 +1,31 @@
-fn main() {}
+//! Compiles the C shim for the variadic `execl`, `execlp` and `execle`, exports
+//! it, and links the library small: no page padding between code and data,
+//! and no unwind tables (see no-unwind-tables.ld).
+use std::path::PathBuf;
+
+fn main() {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    for file in ["src/shim.c", "exports.map", "no-unwind-tables.ld"] {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    cc::Build::new()
+        .file("src/shim.c")
+        .flag("-fno-stack-protector")
+        .flag("-fno-asynchronous-unwind-tables")
+        .opt_level_str("s")
+        .compile("envtrack_shim");
+    let link = |arg: String| println!("cargo:rustc-cdylib-link-arg={arg}");
+    // rustc's version script exports only Rust-defined symbols; this one adds
+    // the shim's, and --undefined pulls them out of the static archive.
+    link(format!("-Wl,--version-script={}", dir.join("exports.map").display()));
+    for symbol in ["execl", "execlp", "execle"] {
+        link(format!("-Wl,--undefined={symbol}"));
+    }
+    link("-Wl,-z,noseparate-code".into());
+    link("-Wl,--no-eh-frame-hdr".into());
+    link("-Wl,--hash-style=gnu".into());
+    link(format!("-Wl,-T,{}", dir.join("no-unwind-tables.ld").display()));
+    if std::env::var("PROFILE").as_deref() == Ok("release") {
+        link("-Wl,--strip-all".into());
+    }
+}

@@ -52,9 +52,10 @@ pub fn change_ignoring<O: Fn(&[u8]) -> bool>(
     let Some(new) = new else {
         return Some(Change::Unset);
     };
+    let not_owned: &dyn Fn(&&[u8]) -> bool = &|e| !owned(e);
     let growth = sep.and_then(|sep| {
-        let base = list::elements(base.unwrap_or_default(), sep).filter(|e| !owned(e));
-        let new_elements = list::elements(new, sep).filter(|e| !owned(e));
+        let base = list::kept(base.unwrap_or_default(), sep, not_owned, 0, usize::MAX);
+        let new_elements = list::kept(new, sep, not_owned, 0, usize::MAX);
         list::growth_of(base, new_elements).map(|growth| Change::List { sep, growth })
     });
     match growth {
@@ -95,10 +96,10 @@ pub fn track_ignoring<O: Fn(&[u8]) -> bool>(
             _ => Some(if new.is_some() { Change::Set } else { Change::Unset }),
         };
     };
-    let kept = |value: &'_ [u8]| list::elements(value, list_sep).filter(|e| !owned(e)).collect_count();
-    let Some(inherited_value) =
-        inherited_value.filter(|v| kept(v) >= inherited_growth.prepended + inherited_growth.appended)
-    else {
+    let not_owned: &dyn Fn(&&[u8]) -> bool = &|e| !owned(e);
+    let kept_count = |value: &[u8]| list::kept(value, list_sep, not_owned, 0, usize::MAX).count();
+    let added = inherited_growth.prepended + inherited_growth.appended;
+    let Some(inherited_value) = inherited_value.filter(|v| kept_count(v) >= added) else {
         // The inherited value does not hold what the change says it does:
         // start again from the inherited value.
         return change_ignoring(inherited_value, new, sep, owned);
@@ -106,9 +107,9 @@ pub fn track_ignoring<O: Fn(&[u8]) -> bool>(
     let Some(new) = new else {
         return Some(Change::Unset);
     };
-    let inherited_elements = list::elements(inherited_value, list_sep).filter(|e| !owned(e));
-    let base = list::strip_of(inherited_elements, inherited_growth)?;
-    let new_elements = list::elements(new, list_sep).filter(|e| !owned(e));
+    let base_len = kept_count(inherited_value) - added;
+    let base = list::kept(inherited_value, list_sep, not_owned, inherited_growth.prepended, base_len);
+    let new_elements = list::kept(new, list_sep, not_owned, 0, usize::MAX);
     let base_is_empty = base.clone().next().is_none();
     match list::growth_of(base, new_elements) {
         // An empty base may have been absent: a change to an empty value is
@@ -117,16 +118,6 @@ pub fn track_ignoring<O: Fn(&[u8]) -> bool>(
         Some(growth) if growth.prepended + growth.appended == 0 => None,
         Some(growth) => Some(Change::List { sep: list_sep, growth }),
         None => Some(Change::Set),
-    }
-}
-
-trait CollectCount {
-    fn collect_count(self) -> usize;
-}
-
-impl<I: Iterator> CollectCount for I {
-    fn collect_count(self) -> usize {
-        self.count()
     }
 }
 

@@ -37,16 +37,23 @@ pub enum DirectiveError {
     UnsetTakesNoValue,
 }
 
-impl fmt::Display for DirectiveError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl DirectiveError {
+    /// What is wrong, in words.
+    pub fn message(&self) -> &'static str {
+        match self {
             DirectiveError::EmptyName => "the variable name is empty",
             DirectiveError::NameHasEquals => "the variable name contains '='",
             DirectiveError::NameHasNul => "the variable name contains a NUL byte",
             DirectiveError::ValueHasNul => "the value contains a NUL byte",
             DirectiveError::NulSeparator => "the separator is a NUL byte",
             DirectiveError::UnsetTakesNoValue => "'unset' takes no value",
-        })
+        }
+    }
+}
+
+impl fmt::Display for DirectiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 

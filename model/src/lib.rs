@@ -37,7 +37,7 @@ pub mod snapshot;
 pub mod vars;
 
 pub use apply::{apply_to_value, Environment, Outcome};
-pub use diff::{change_between, diff, track, Change};
+pub use diff::{change_between, change_ignoring, diff, track, track_ignoring, Change};
 pub use directive::{Directive, DirectiveError, DirectiveRef, DirectiveSet, Level};
 pub use list::Growth;
 pub use op::Op;

@@ -155,16 +155,23 @@ pub struct Growth {
 /// Returns `None` when no such growth exists (the change is then a `set`), and
 /// for lists longer than [`MAX_DIFF_ELEMENTS`]. Allocates nothing.
 pub fn growth(base: &[u8], new: &[u8], sep: u8) -> Option<Growth> {
-    growth_of(elements(base, sep), elements(new, sep))
+    let all: &dyn Fn(&&[u8]) -> bool = &|_| true;
+    growth_of(kept(base, sep, all, 0, usize::MAX), kept(new, sep, all, 0, usize::MAX))
+}
+
+/// A list's elements that `keep` accepts, without the first `skip` of them,
+/// at most `take`. One concrete type for every filtered view, so the diff
+/// code exists once in the preload.
+pub type Kept<'a> = core::iter::Take<core::iter::Skip<core::iter::Filter<Elements<'a>, &'a dyn Fn(&&[u8]) -> bool>>>;
+
+/// See [`Kept`].
+pub fn kept<'a>(value: &'a [u8], sep: u8, keep: &'a dyn Fn(&&[u8]) -> bool, skip: usize, take: usize) -> Kept<'a> {
+    elements(value, sep).filter(keep).skip(skip).take(take)
 }
 
 /// [`growth`] over any two sequences of elements (for instance lists with
 /// some elements filtered out).
-pub fn growth_of<'a, B, N>(base: B, new: N) -> Option<Growth>
-where
-    B: Iterator<Item = &'a [u8]> + Clone,
-    N: Iterator<Item = &'a [u8]> + Clone,
-{
+pub fn growth_of(base: Kept<'_>, new: Kept<'_>) -> Option<Growth> {
     let base_len = base.clone().count();
     let new_len = new.clone().count();
     if new_len > MAX_DIFF_ELEMENTS || base_len > new_len {
@@ -182,11 +189,7 @@ where
 
 /// Whether prepending the first `prepended` and appending the last `appended`
 /// elements of `new` to `base` gives `new` (given that the rest is `base`).
-fn reproduces<'a, B, N>(base: B, new: N, new_len: usize, growth: Growth) -> bool
-where
-    B: Iterator<Item = &'a [u8]> + Clone,
-    N: Iterator<Item = &'a [u8]> + Clone,
-{
+fn reproduces(base: Kept<'_>, new: Kept<'_>, new_len: usize, growth: Growth) -> bool {
     let is_added = |index: usize| index < growth.prepended || index >= new_len - growth.appended;
     let added = || new.clone().enumerate().filter(move |&(i, _)| is_added(i));
     added().all(|(index, element)| {
@@ -194,16 +197,6 @@ where
             && !base.clone().any(|e| e == element)
             && !added().any(|(other, e)| other > index && e == element)
     })
-}
-
-/// The elements of `value` that are left when the first `growth.prepended` and
-/// the last `growth.appended` are taken away, or `None` when it has fewer.
-pub fn strip_of<'a, I>(value: I, growth: Growth) -> Option<core::iter::Take<core::iter::Skip<I>>>
-where
-    I: Iterator<Item = &'a [u8]> + Clone,
-{
-    let keep = value.clone().count().checked_sub(growth.prepended + growth.appended)?;
-    Some(value.skip(growth.prepended).take(keep))
 }
 
 #[cfg(test)]

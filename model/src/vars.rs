@@ -18,8 +18,6 @@ pub const AUTOWRAP: &str = "ENVTRACK_AUTOWRAP";
 pub const INJECT: &str = "ENVTRACK_INJECT";
 /// A directory for per-process JSON-lines logs.
 pub const LOG: &str = "ENVTRACK_LOG";
-/// `1` makes the library say on stderr what it tracked and filled.
-pub const DEBUG: &str = "ENVTRACK_DEBUG";
 
 /// Launchers a tracked program's exec is routed through the injector for, by
 /// default. `ssh` is not among them: `git`, `rsync` and `scp` run it to hosts
@@ -39,4 +37,27 @@ pub const DEFAULT_LAUNCHERS: &[&str] = &[
 /// Whether `value` of [`ENVTRACK`] turns envtrack off.
 pub fn is_off(value: &[u8]) -> bool {
     matches!(value, b"off" | b"0" | b"no" | b"false")
+}
+
+/// Variables a shell or a launcher manages for each process. They pass
+/// through as they are but are never tracked: a remote rank must not get the
+/// launching shell's `PWD`, or its parent's rank number.
+pub const UNTRACKED: &[&str] = &["_", "PWD", "OLDPWD", "SHLVL", STATE];
+
+/// Prefixes of launcher-managed, per-process variables (never tracked).
+pub const UNTRACKED_PREFIXES: &[&str] = &[
+    "OMPI_COMM_WORLD_",
+    "OMPI_UNIVERSE_",
+    "OMPI_FILE_LOCATION",
+    "PMIX_",
+    "PMI_",
+    "SLURM_",
+    "SLURMD_",
+    "HYDI_",
+    "HYDRA_",
+];
+
+/// Whether `name` is never tracked (see [`UNTRACKED`], [`UNTRACKED_PREFIXES`]).
+pub fn is_untracked(name: &[u8]) -> bool {
+    UNTRACKED.iter().any(|n| n.as_bytes() == name) || UNTRACKED_PREFIXES.iter().any(|p| name.starts_with(p.as_bytes()))
 }

@@ -1,11 +1,62 @@
-//! libenvtrack.so (work in progress: the hooks arrive with the preload issue).
+//! `libenvtrack.so`: the `LD_PRELOAD` library.
+//!
+//! It records the environment changes a program makes ([`track`]: `setenv`,
+//! `unsetenv`, `putenv`, `clearenv`; and, at every exec, the difference between
+//! the envp passed and the inherited environment, which is how a shell's
+//! `export` is seen) and makes every child's environment carry them, the
+//! job-level directives, and envtrack itself ([`exec`], [`spawn`],
+//! [`shell`], built by [`childenv`]). A tracked program that execs a launcher
+//! is routed through `envtrack-inject` ([`route`]).
+//!
+//! Rules this crate keeps, because it runs inside other people's processes:
+//! - `no_std`, panics abort, and libc is the only runtime dependency;
+//! - real symbols are resolved eagerly in the constructor ([`real`]); a hook
+//!   called before it resolves on the spot and still works;
+//! - code that can run after `fork` or inside `vfork` (the exec and spawn
+//!   paths) allocates nothing, takes no lock, and reads the tracked state
+//!   through lock-free, never-freed structures ([`table`], [`loaded`]);
+//! - errno and every calling convention are kept; if a child environment
+//!   cannot be built, the real function runs with the caller's arguments;
+//! - setuid and other secure-execution processes are left alone.
+
 #![no_std]
+
 extern crate alloc;
 
 mod allocator;
+mod childenv;
+mod exec;
+mod loaded;
+mod real;
+mod route;
+mod shell;
+mod spawn;
+mod sys;
+mod table;
+mod track;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: abort never returns and is async-signal-safe.
     unsafe { libc::abort() }
+}
+
+/// In a fork child, the writer lock's holder (another parent thread) is gone.
+extern "C" fn after_fork_in_child() {
+    table::reset_lock_after_fork();
+}
+
+#[ctor::ctor(unsafe)]
+fn initialise() {
+    let saved = sys::errno();
+    real::resolve_all();
+    // SAFETY: getauxval has no preconditions; AT_SECURE is set for setuid/setgid/capability
+    // executables, which this library leaves alone.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    if !secure {
+        // SAFETY: registering a plain function with no preconditions.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        loaded::load();
+    }
+    sys::set_errno(saved);
 }

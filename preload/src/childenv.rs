@@ -1,0 +1,640 @@
+//! Building a child's environment on the exec path.
+//!
+//! This runs after `fork` in a child of a multithreaded program, and inside
+//! `vfork` children that share our memory while other threads keep running.
+//! So it allocates nothing, takes no lock and cannot panic: it reads the
+//! immutable [`Loaded`] data and the lock-free [`table`], and writes into a
+//! caller-provided stack buffer or a fresh anonymous mapping.
+//!
+//! A build runs twice over the same inputs: once to size every region, then
+//! to fill them. If the inputs changed in between (another thread called
+//! `setenv`), the fill reports [`Full`] and the caller retries or falls back
+//! to the caller's own arguments.
+//!
+//! The child environment is: the caller's entries in order (byte-exact, odd
+//! entries kept), every tracked variable the caller left out (its current
+//! value), job-level directives applied, envtrack's own configuration
+//! variables the caller dropped, one `LD_PRELOAD` with this library first,
+//! and one `ENVTRACK_STATE` describing the child's tracked changes.
+
+use core::ffi::c_char;
+use core::mem::size_of;
+
+use envtrack_model::apply::{apply_to_value, Outcome};
+use envtrack_model::codec::{encode_record, Record, MAGIC};
+use envtrack_model::sink::{CountingSink, Full, Sink, SliceSink};
+use envtrack_model::{vars, Change, Directive, DirectiveRef, Op};
+
+use crate::loaded::{is_envtrack_library, Loaded};
+use crate::sys::{self, CStrArray};
+use crate::table;
+use crate::track::change_of;
+
+/// The kernel refuses any one argument or environment string longer than this
+/// (MAX_ARG_STRLEN, 32 pages), counting its NUL.
+pub const MAX_STRING: usize = 32 * 4096;
+/// A state longer than this goes to a file (`ENVTRACK_STATE=@PATH`).
+pub const INLINE_STATE: usize = 96 * 1024;
+/// Directive targets handled per build (distinct names of job-level directives, and LD_PRELOAD).
+pub const MAX_TARGETS: usize = 64;
+
+const STATE_PREFIX: &[u8] = b"ENVTRACK_STATE=";
+
+/// What the build is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A tracked child.
+    Track,
+    /// The caller's environment asks for `ENVTRACK=off`: pass it on without
+    /// this library and without envtrack's state, and nothing else changed.
+    Off,
+    /// The child is `envtrack-inject` (a routed launcher): tracked, but
+    /// without this library preloaded into the injector itself.
+    Routed,
+}
+
+/// The caller's request.
+pub struct Request {
+    /// The caller's environment (null: empty).
+    pub envp: *const *const c_char,
+    /// Whether `envp` is `environ` (exec functions without an envp).
+    pub envp_is_environ: bool,
+    pub mode: Mode,
+    /// Routing: the arguments to hand `envtrack-inject` after `--` (program, then argv[1..]).
+    pub route: Option<Route>,
+}
+
+/// A routed exec: `envtrack-inject -- PROGRAM ARGS…`.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub injector: *const c_char,
+    pub program: *const c_char,
+    /// The caller's argv (argv[0] is replaced by `program`).
+    pub argv: *const *const c_char,
+}
+
+/// Region sizes found by the sizing pass.
+#[derive(Clone, Copy, Default)]
+struct Sizes {
+    entries: usize,
+    strings: usize,
+    state: usize,
+    scratch: usize,
+    argv: usize,
+}
+
+/// Whether an environment entry belongs to `name`.
+fn value_of<'e>(entry: &'e [u8], name: &[u8]) -> Option<&'e [u8]> {
+    envtrack_model::apply::entry_value(entry, name)
+}
+
+fn is_state_entry(name: &[u8]) -> bool {
+    name == vars::STATE.as_bytes()
+}
+
+/// Where one build writes. `Sizing` only counts.
+enum Out<'b> {
+    Sizing(Sizes),
+    Filling(Filling<'b>),
+}
+
+struct Filling<'b> {
+    pointers: &'b mut [*const c_char],
+    used_pointers: usize,
+    strings: SliceSink<'b>,
+    /// The state entry: `ENVTRACK_STATE=ET1;` + records.
+    state: SliceSink<'b>,
+    scratch_a: &'b mut [u8],
+    scratch_b: &'b mut [u8],
+    argv: &'b mut [*const c_char],
+}
+
+impl Out<'_> {
+    fn entry(&mut self, parts: &[&[u8]]) -> Result<(), Full> {
+        match self {
+            Out::Sizing(sizes) => {
+                sizes.entries += 1;
+                sizes.strings += parts.iter().map(|p| p.len()).sum::<usize>() + 1;
+                Ok(())
+            }
+            Out::Filling(fill) => {
+                let start = fill.strings.len();
+                for part in parts {
+                    fill.strings.put(part)?;
+                }
+                fill.strings.put_byte(0)?;
+                let slot = fill.pointers.get_mut(fill.used_pointers).ok_or(Full)?;
+                *slot = fill.strings.written().get(start..).ok_or(Full)?.as_ptr().cast();
+                fill.used_pointers += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn record(&mut self, record: &Record<'_>) -> Result<(), Full> {
+        match self {
+            Out::Sizing(sizes) => {
+                let mut counter = CountingSink::default();
+                encode_record(record, &mut counter)?;
+                sizes.state += counter.count;
+                Ok(())
+            }
+            Out::Filling(fill) => encode_record(record, &mut fill.state),
+        }
+    }
+}
+
+/// Where the current value of a directed variable is, while directives apply.
+#[derive(Clone, Copy)]
+enum Held<'v> {
+    Absent,
+    Given(&'v [u8]),
+    InA(usize),
+    InB(usize),
+}
+
+/// A child environment being built; see the module docs.
+struct Builder<'a> {
+    loaded: &'a Loaded,
+    request: &'a Request,
+    /// Marks the entries this pass emitted (each pass has its own).
+    stamp: core::cell::Cell<u64>,
+}
+
+impl Builder<'_> {
+    fn envp(&self) -> CStrArray {
+        // SAFETY: the caller's envp is null or a NULL-terminated array of strings (exec's contract).
+        unsafe { CStrArray::new(self.request.envp) }
+    }
+
+    fn target_index(&self, name: &[u8]) -> Option<usize> {
+        self.loaded.targets.iter().take(MAX_TARGETS).position(|t| *t == name)
+    }
+
+    fn directives_for<'d>(&'d self, name: &'d [u8]) -> impl Iterator<Item = &'d Directive> + 'd {
+        self.loaded.directives.job.iter().filter(move |d| d.name == name)
+    }
+
+    /// Records the child's change of `name` for the value it gets.
+    fn record_change(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
+        let inherited = table::find(name).and_then(|entry| entry.inherited);
+        match change_of(self.loaded, name, inherited, value) {
+            Some(change) => out.record(&Record::Tracked { name, change }),
+            None => Ok(()),
+        }
+    }
+
+    /// An ordinary entry: passed on, or carried in the state when the kernel
+    /// would refuse it for its length.
+    fn pass_entry(&self, out: &mut Out<'_>, entry: &[u8], name: &[u8], value: &[u8]) -> Result<(), Full> {
+        if entry.len() < MAX_STRING || self.request.mode == Mode::Off {
+            return out.entry(&[entry]);
+        }
+        let carried = DirectiveRef { op: Op::Set, name, value, sep: b':' };
+        out.record(&Record::Carried(carried))
+    }
+
+    /// `NAME=VALUE` with the job-level directives on NAME applied (and, for
+    /// LD_PRELOAD, this library first).
+    fn directed_entry(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
+        let is_preload = name == b"LD_PRELOAD";
+        let fill = match out {
+            Out::Sizing(sizes) => {
+                let mut bound = value.map_or(0, <[u8]>::len) + 1;
+                for directive in self.directives_for(name) {
+                    bound += directive.value.len() + 1;
+                }
+                if is_preload {
+                    bound += self.loaded.library_path().len() + 1;
+                }
+                sizes.entries += 1;
+                sizes.strings += name.len() + 1 + bound + 1;
+                sizes.scratch = sizes.scratch.max(bound);
+                return Ok(());
+            }
+            Out::Filling(fill) => fill,
+        };
+        let mut held = value.map_or(Held::Absent, Held::Given);
+        let directives = if self.request.mode == Mode::Off { None } else { Some(self.directives_for(name)) };
+        for directive in directives.into_iter().flatten() {
+            let (current, target): (Option<&[u8]>, &mut [u8]) = match held {
+                Held::Absent => (None, &mut fill.scratch_a[..]),
+                Held::Given(v) => (Some(v), &mut fill.scratch_a[..]),
+                Held::InA(len) => (fill.scratch_a.get(..len), &mut fill.scratch_b[..]),
+                Held::InB(len) => (fill.scratch_b.get(..len), &mut fill.scratch_a[..]),
+            };
+            let writes_a = !matches!(held, Held::InA(_));
+            let mut sink = SliceSink::new(target);
+            match apply_to_value(directive.as_ref(), current, &mut sink)? {
+                Outcome::Unchanged => {}
+                Outcome::Unset => held = Held::Absent,
+                Outcome::Written => held = if writes_a { Held::InA(sink.len()) } else { Held::InB(sink.len()) },
+            }
+        }
+        if !is_preload {
+            let current: Option<&[u8]> = match held {
+                Held::Absent => None,
+                Held::Given(v) => Some(v),
+                Held::InA(len) => fill.scratch_a.get(..len),
+                Held::InB(len) => fill.scratch_b.get(..len),
+            };
+            return match current {
+                Some(value) => {
+                    out_entry_parts(&mut fill.strings, fill.pointers, &mut fill.used_pointers, &[name, b"=", value])
+                }
+                None => Ok(()),
+            };
+        }
+        // LD_PRELOAD: this library first (unless off), then the other preloads, without any
+        // other copy of libenvtrack.so and without empty elements.
+        let library = if self.request.mode == Mode::Track { Some(self.loaded.library_path()) } else { None };
+        let (len, in_b) = match held {
+            Held::InA(len) => (preload_value(library, fill.scratch_a.get(..len), fill.scratch_b)?, true),
+            Held::InB(len) => (preload_value(library, fill.scratch_b.get(..len), fill.scratch_a)?, false),
+            Held::Given(v) => (preload_value(library, Some(v), fill.scratch_a)?, false),
+            Held::Absent => (preload_value(library, None, fill.scratch_a)?, false),
+        };
+        if len == 0 {
+            return Ok(()); // nothing left to preload
+        }
+        let value = if in_b { fill.scratch_b.get(..len) } else { fill.scratch_a.get(..len) };
+        out_entry_parts(&mut fill.strings, fill.pointers, &mut fill.used_pointers, &[name, b"=", value.ok_or(Full)?])
+    }
+
+    /// The whole environment, through `out`.
+    fn build(&self, out: &mut Out<'_>) -> Result<(), Full> {
+        self.stamp.set(table::stamp());
+        let mode = self.request.mode;
+        let targets = if mode == Mode::Off { 1 } else { self.loaded.targets.len().min(MAX_TARGETS) };
+        // The value each directed variable starts from: the first occurrence (as getenv
+        // sees it), or for LD_PRELOAD the last (as ld.so sees it).
+        let mut chosen: [Option<&[u8]>; MAX_TARGETS] = [None; MAX_TARGETS];
+        let mut emitted = [false; MAX_TARGETS];
+        for entry in self.envp() {
+            let Some((name, value)) = sys::split_entry(entry) else { continue };
+            if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
+                if chosen[j].is_none() || name == b"LD_PRELOAD" {
+                    chosen[j] = Some(value);
+                }
+            }
+        }
+        for entry in self.envp() {
+            let Some((name, value)) = sys::split_entry(entry) else {
+                out.entry(&[entry])?; // not NAME=VALUE: kept as it is
+                continue;
+            };
+            if is_state_entry(name) {
+                continue;
+            }
+            if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
+                if !emitted[j] {
+                    emitted[j] = true;
+                    if mode != Mode::Off {
+                        self.record_change(out, name, chosen[j])?;
+                    }
+                    self.directed_entry(out, name, chosen[j])?;
+                }
+                continue;
+            }
+            if mode == Mode::Off {
+                out.entry(&[entry])?;
+                continue;
+            }
+            if let Some(tracked) = table::find(name) {
+                if tracked.stamp.swap(self.stamp.get(), core::sync::atomic::Ordering::Relaxed) == self.stamp.get() {
+                    continue; // a duplicate of a tracked name: the first one stands
+                }
+            }
+            self.record_change(out, name, Some(value))?;
+            self.pass_entry(out, entry, name, value)?;
+        }
+        if mode == Mode::Off {
+            return Ok(());
+        }
+        // Tracked variables the caller left out come back with their current value.
+        if !self.request.envp_is_environ {
+            // SAFETY: environ is the process's NULL-terminated environment array.
+            for entry in unsafe { CStrArray::new(sys::current_environ()) } {
+                let Some((name, value)) = sys::split_entry(entry) else { continue };
+                let Some(tracked) = table::find(name) else { continue };
+                if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_entry(name) {
+                    continue;
+                }
+                if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
+                    if !emitted[j] && chosen[j].is_none() {
+                        chosen[j] = Some(value);
+                    }
+                    continue;
+                }
+                if tracked.stamp.swap(self.stamp.get(), core::sync::atomic::Ordering::Relaxed) == self.stamp.get() {
+                    continue;
+                }
+                self.record_change(out, name, Some(value))?;
+                self.pass_entry(out, entry, name, value)?;
+            }
+        }
+        // Directed variables the caller's environment did not have.
+        for j in 0..targets {
+            if !emitted[j] {
+                let name = self.loaded.targets[j];
+                self.record_change(out, name, chosen[j])?;
+                self.directed_entry(out, name, chosen[j])?;
+            }
+        }
+        // Removals the child must know about.
+        for index in 0..table::len() {
+            let tracked = table::entry(index);
+            if tracked.change() == Some(Change::Unset)
+                && tracked.stamp.load(core::sync::atomic::Ordering::Relaxed) != self.stamp.get()
+                && self.target_index(tracked.name).is_none()
+            {
+                out.record(&Record::Tracked { name: tracked.name, change: Change::Unset })?;
+            }
+        }
+        // envtrack's own configuration, rebuilt if the caller dropped it (env -i).
+        for own in &self.loaded.own_entries {
+            let own = own.get(..own.len().saturating_sub(1)).unwrap_or_default();
+            let Some((name, _)) = sys::split_entry(own) else { continue };
+            if !self.envp().any(|entry| value_of(entry, name).is_some()) {
+                out.entry(&[own])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn out_entry_parts(
+    strings: &mut SliceSink<'_>,
+    pointers: &mut [*const c_char],
+    used: &mut usize,
+    parts: &[&[u8]],
+) -> Result<(), Full> {
+    let start = strings.len();
+    for part in parts {
+        strings.put(part)?;
+    }
+    strings.put_byte(0)?;
+    let slot = pointers.get_mut(*used).ok_or(Full)?;
+    *slot = strings.written().get(start..).ok_or(Full)?.as_ptr().cast();
+    *used += 1;
+    Ok(())
+}
+
+/// Writes `library` (if any) then `current`'s preloads other than
+/// libenvtrack.so into `out`; returns the length written.
+fn preload_value(library: Option<&[u8]>, current: Option<&[u8]>, out: &mut [u8]) -> Result<usize, Full> {
+    let mut sink = SliceSink::new(out);
+    if let Some(library) = library {
+        sink.put(library)?;
+    }
+    let others = current.unwrap_or_default().split(|&b| b == b':' || b == b' ');
+    for element in others.filter(|e| !e.is_empty() && !is_envtrack_library(e)) {
+        if !sink.is_empty() {
+            sink.put_byte(b':')?;
+        }
+        sink.put(element)?;
+    }
+    Ok(sink.len())
+}
+
+/// A built child environment (and argv, when routed), ready for exec.
+pub struct Built {
+    pub envp: *const *const c_char,
+    /// The routed argv (`envtrack-inject -- PROGRAM ARGS…`), or null.
+    pub argv: *const *const c_char,
+    mapping: *mut libc::c_void,
+    mapping_len: usize,
+    spill: [u8; 512],
+    spill_len: usize,
+}
+
+impl Built {
+    /// Undoes what the build left behind: the spilled state file and the
+    /// mapping. For when the exec failed (a successful exec replaces all).
+    pub fn release(&mut self) {
+        self.release_spill();
+        self.release_memory();
+    }
+
+    /// Unmaps the memory (after a spawn, whose child has its own copy).
+    pub fn release_memory(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: the mapping was made by prepare() with this length and nothing uses it now.
+            unsafe { libc::munmap(self.mapping, self.mapping_len) };
+            self.mapping = core::ptr::null_mut();
+        }
+    }
+}
+
+const ALIGN: usize = size_of::<*const c_char>();
+
+fn align(n: usize) -> usize {
+    n.div_ceil(ALIGN) * ALIGN
+}
+
+/// Counts the caller's argv.
+fn argc(argv: *const *const c_char) -> usize {
+    // SAFETY: argv is null or NULL-terminated (exec's contract).
+    unsafe { CStrArray::new(argv) }.count()
+}
+
+/// Builds the child environment into `stack` when it fits, else into a fresh
+/// mapping. None when it cannot be built; the caller then execs with its own
+/// arguments.
+pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<Built> {
+    for _attempt in 0..3 {
+        let builder = Builder { loaded, request, stamp: core::cell::Cell::new(0) };
+        let mut out = Out::Sizing(Sizes::default());
+        builder.build(&mut out).ok()?;
+        let Out::Sizing(mut sizes) = out else { return None };
+        sizes.state += STATE_PREFIX.len() + MAGIC.len() + loaded.directive_records.len() + 1;
+        if let Some(route) = &request.route {
+            sizes.argv = argc(route.argv).max(1) + 3;
+        }
+        // Pointers: entries, the state entry, the NULL.
+        let pointer_bytes = (sizes.entries + 2) * ALIGN;
+        let total = pointer_bytes
+            + sizes.argv * ALIGN
+            + align(sizes.strings)
+            + align(sizes.state)
+            + 2 * align(sizes.scratch)
+            + 64;
+        let (memory, mapping) = if total <= stack.len() {
+            (stack.as_mut_ptr(), core::ptr::null_mut())
+        } else {
+            // SAFETY: an anonymous private mapping; checked for failure below.
+            let mapping = unsafe {
+                libc::mmap(
+                    core::ptr::null_mut(),
+                    total,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if mapping == libc::MAP_FAILED {
+                return None;
+            }
+            (mapping.cast::<u8>(), mapping)
+        };
+        let mut built = Built {
+            envp: core::ptr::null(),
+            argv: core::ptr::null(),
+            mapping,
+            mapping_len: total,
+            spill: [0; 512],
+            spill_len: 0,
+        };
+        // SAFETY: `memory` is `total` writable bytes (the caller's stack buffer or our mapping);
+        // the regions below are disjoint and the pointer regions come first, so they stay
+        // aligned when `memory` is.
+        let filled = unsafe { fill(&builder, request, &mut built, memory, total, sizes, pointer_bytes) };
+        match filled {
+            Ok(()) => return Some(built),
+            Err(Full) => built.release(), // the inputs changed between the passes: again
+        }
+    }
+    None
+}
+
+/// The filling pass over the carved regions.
+///
+/// # Safety
+/// `memory` must be `total` writable bytes, aligned for pointers, not used elsewhere.
+unsafe fn fill(
+    builder: &Builder<'_>,
+    request: &Request,
+    built: &mut Built,
+    memory: *mut u8,
+    total: usize,
+    sizes: Sizes,
+    pointer_bytes: usize,
+) -> Result<(), Full> {
+    if !(memory as usize).is_multiple_of(ALIGN) {
+        return Err(Full);
+    }
+    // SAFETY: the caller gives `total` bytes; every carve below stays inside them.
+    let all = unsafe { core::slice::from_raw_parts_mut(memory, total) };
+    let (pointer_area, rest) = all.split_at_mut(pointer_bytes);
+    let (argv_area, rest) = rest.split_at_mut(sizes.argv * ALIGN);
+    let (string_area, rest) = rest.split_at_mut(align(sizes.strings));
+    let (state_area, rest) = rest.split_at_mut(align(sizes.state));
+    let (scratch_a, rest) = rest.split_at_mut(align(sizes.scratch));
+    let (scratch_b, _) = rest.split_at_mut(align(sizes.scratch));
+    // SAFETY: both areas are aligned (they start at `memory` and at a multiple of ALIGN) and
+    // sized for whole pointers.
+    let pointers = unsafe {
+        core::slice::from_raw_parts_mut(pointer_area.as_mut_ptr().cast::<*const c_char>(), sizes.entries + 2)
+    };
+    // SAFETY: as above.
+    let argv = unsafe { core::slice::from_raw_parts_mut(argv_area.as_mut_ptr().cast::<*const c_char>(), sizes.argv) };
+    let mut state = SliceSink::new(state_area);
+    state.put(STATE_PREFIX)?;
+    state.put(MAGIC)?;
+    let mut out = Out::Filling(Filling {
+        pointers,
+        used_pointers: 0,
+        strings: SliceSink::new(string_area),
+        state,
+        scratch_a,
+        scratch_b,
+        argv,
+    });
+    builder.build(&mut out)?;
+    let Out::Filling(fill) = out else { return Err(Full) };
+    let Filling { pointers, mut used_pointers, mut state, argv, .. } = fill;
+    if request.mode != Mode::Off {
+        state.put(&builder.loaded.directive_records)?;
+        let state_len = state.len();
+        if state_len - STATE_PREFIX.len() > INLINE_STATE {
+            spill(builder, &mut state, built)?;
+        }
+        state.put_byte(0)?;
+        *pointers.get_mut(used_pointers).ok_or(Full)? = state.written().as_ptr().cast();
+        used_pointers += 1;
+    }
+    *pointers.get_mut(used_pointers).ok_or(Full)? = core::ptr::null();
+    built.envp = pointers.as_ptr();
+    if let Some(route) = &request.route {
+        // SAFETY: route.argv is null or NULL-terminated (exec's contract).
+        let rest = unsafe { CStrArray::new(route.argv) };
+        let mut at = 0;
+        let mut push = |p: *const c_char| -> Result<(), Full> {
+            *argv.get_mut(at).ok_or(Full)? = p;
+            at += 1;
+            Ok(())
+        };
+        push(route.injector)?;
+        push(c"--".as_ptr())?;
+        push(route.program)?;
+        let mut index = 0;
+        // SAFETY: as above; we only read the pointers of argv[1..].
+        while !route.argv.is_null() && !unsafe { *route.argv.add(index) }.is_null() {
+            if index > 0 {
+                // SAFETY: index is within the NULL-terminated array.
+                push(unsafe { *route.argv.add(index) })?;
+            }
+            index += 1;
+        }
+        let _ = rest;
+        push(core::ptr::null())?;
+        built.argv = argv.as_ptr();
+    }
+    Ok(())
+}
+
+/// Moves the state into a new 0600 file and leaves `ENVTRACK_STATE=@PATH`.
+fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) -> Result<(), Full> {
+    let dir = builder.loaded.inherited.get(b"TMPDIR").filter(|d| !d.is_empty() && d.len() < 300).unwrap_or(b"/tmp");
+    let mut path = SliceSink::new(&mut built.spill);
+    path.put(dir)?;
+    path.put(b"/envtrack-state-")?;
+    // SAFETY: getpid has no preconditions.
+    path.put(sys::Decimal::new(unsafe { libc::getpid() } as u64).as_bytes())?;
+    path.put_byte(b'-')?;
+    path.put(sys::Decimal::new(builder.stamp.get()).as_bytes())?;
+    path.put_byte(0)?;
+    let path_len = path.len();
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: spill holds a NUL-terminated path.
+    let fd = unsafe { libc::open(built.spill.as_ptr().cast(), flags, 0o600) };
+    if fd < 0 {
+        sys::warn(&[b"cannot write the snapshot file ", built.spill.get(..path_len - 1).unwrap_or_default()]);
+        return Err(Full);
+    }
+    built.spill_len = path_len;
+    let body = state.written().get(STATE_PREFIX.len()..).unwrap_or_default();
+    let mut written = 0;
+    while written < body.len() {
+        let rest = body.get(written..).unwrap_or_default();
+        // SAFETY: writing our own buffer to the fd we opened.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            // SAFETY: closing the fd we opened.
+            unsafe { libc::close(fd) };
+            built.release_spill();
+            return Err(Full);
+        }
+        written += n as usize;
+    }
+    // SAFETY: closing the fd we opened.
+    unsafe { libc::close(fd) };
+    state.truncate(STATE_PREFIX.len());
+    state.put_byte(b'@')?;
+    state.put(built.spill.get(..path_len - 1).unwrap_or_default())
+}
+
+impl Built {
+    /// Removes the spilled state file (when no child will read it).
+    pub fn release_spill(&mut self) {
+        if self.spill_len > 0 {
+            // SAFETY: spill holds a NUL-terminated path we created.
+            unsafe { libc::unlink(self.spill.as_ptr().cast()) };
+            self.spill_len = 0;
+        }
+    }
+}

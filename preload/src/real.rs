@@ -1,0 +1,121 @@
+//! The real functions behind our hooks, resolved once with
+//! `dlsym(RTLD_NEXT, …)` in the constructor and kept in atomics.
+//!
+//! Resolving lazily behind a lock (as redhook does) hangs a child forked
+//! while another thread held the loader's lock; resolving eagerly means the
+//! exec path only loads a pointer. A hook called before the constructor (from
+//! another library's constructor) resolves on the spot.
+
+use core::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
+
+pub type ExecveFn = unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
+pub type ExecvFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
+pub type ExecveatFn =
+    unsafe extern "C" fn(c_int, *const c_char, *const *const c_char, *const *const c_char, c_int) -> c_int;
+pub type FexecveFn = unsafe extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
+pub type SpawnFn = unsafe extern "C" fn(
+    *mut pid_t,
+    *const c_char,
+    *const posix_spawn_file_actions_t,
+    *const posix_spawnattr_t,
+    *const *mut c_char,
+    *const *mut c_char,
+) -> c_int;
+pub type SystemFn = unsafe extern "C" fn(*const c_char) -> c_int;
+pub type PopenFn = unsafe extern "C" fn(*const c_char, *const c_char) -> *mut FILE;
+pub type PcloseFn = unsafe extern "C" fn(*mut FILE) -> c_int;
+pub type SetenvFn = unsafe extern "C" fn(*const c_char, *const c_char, c_int) -> c_int;
+pub type UnsetenvFn = unsafe extern "C" fn(*const c_char) -> c_int;
+pub type PutenvFn = unsafe extern "C" fn(*mut c_char) -> c_int;
+pub type ClearenvFn = unsafe extern "C" fn() -> c_int;
+
+/// One real function: its name and the resolved address.
+pub struct Real {
+    name: &'static [u8],
+    address: AtomicPtr<c_void>,
+}
+
+impl Real {
+    const fn new(name: &'static [u8]) -> Self {
+        Real { name, address: AtomicPtr::new(core::ptr::null_mut()) }
+    }
+
+    /// Resolves the next definition after ours; null if there is none.
+    pub fn resolve(&self) -> *mut c_void {
+        // SAFETY: the name is a NUL-terminated literal; RTLD_NEXT finds the definition
+        // after this library's.
+        let address = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr().cast()) };
+        self.address.store(address, Ordering::Release);
+        address
+    }
+
+    /// The address, resolving it now if the constructor has not run yet.
+    pub fn get(&self) -> *mut c_void {
+        let address = self.address.load(Ordering::Acquire);
+        if address.is_null() {
+            self.resolve()
+        } else {
+            address
+        }
+    }
+}
+
+macro_rules! reals {
+    ($($static_name:ident = $symbol:literal as $ty:ty;)*) => {
+        $(pub static $static_name: Real = Real::new(concat!($symbol, "\0").as_bytes());)*
+
+        /// Every real function, for the constructor.
+        pub static ALL: &[&Real] = &[$(&$static_name),*];
+
+        pub mod call {
+            //! Typed accessors: `call::execve()` is the real `execve`, or None.
+            use super::*;
+            $(
+                #[allow(non_snake_case, dead_code)]
+                pub fn $static_name() -> Option<$ty> {
+                    let address = super::$static_name.get();
+                    // SAFETY: dlsym returned the address of the function named $symbol, whose
+                    // C signature is $ty.
+                    (!address.is_null()).then(|| unsafe { core::mem::transmute::<*mut c_void, $ty>(address) })
+                }
+            )*
+        }
+    };
+}
+
+reals! {
+    EXECVE = "execve" as ExecveFn;
+    EXECV = "execv" as ExecvFn;
+    EXECVP = "execvp" as ExecvFn;
+    EXECVPE = "execvpe" as ExecveFn;
+    EXECVEAT = "execveat" as ExecveatFn;
+    FEXECVE = "fexecve" as FexecveFn;
+    POSIX_SPAWN = "posix_spawn" as SpawnFn;
+    POSIX_SPAWNP = "posix_spawnp" as SpawnFn;
+    SYSTEM = "system" as SystemFn;
+    POPEN = "popen" as PopenFn;
+    PCLOSE = "pclose" as PcloseFn;
+    SETENV = "setenv" as SetenvFn;
+    UNSETENV = "unsetenv" as UnsetenvFn;
+    PUTENV = "putenv" as PutenvFn;
+    CLEARENV = "clearenv" as ClearenvFn;
+}
+
+/// Resolves every real function (the constructor calls this first).
+pub fn resolve_all() {
+    for real in ALL {
+        real.resolve();
+    }
+}
+
+/// `execve` when no real one can be found: the system call itself.
+///
+/// # Safety
+/// As `execve`.
+pub unsafe fn execve_syscall(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: the arguments are passed through unchanged to the kernel, which checks them.
+    unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int }
+}

@@ -1,0 +1,39 @@
+//! Launcher routing: a tracked program that execs `mpirun`, `srun`, … is
+//! routed through `envtrack-inject -- PROGRAM ARGS…`, which rewrites the
+//! launch so that remote workers get the snapshot.
+
+use core::ffi::c_char;
+
+use envtrack_model::vars::DEFAULT_LAUNCHERS;
+
+use crate::childenv::Route;
+use crate::loaded::{Autowrap, Loaded};
+use crate::sys;
+
+/// The routing of an exec of `program`, or None to exec it as is.
+pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char) -> Option<Route> {
+    // SAFETY: program is the caller's NUL-terminated path or file name.
+    let path = unsafe { sys::c_bytes(program) };
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    let routed = match &loaded.autowrap {
+        Autowrap::Off => false,
+        Autowrap::Default => DEFAULT_LAUNCHERS.iter().any(|l| l.as_bytes() == name),
+        Autowrap::Names(names) => names.contains(&name),
+    };
+    if !routed {
+        return None;
+    }
+    let injector = loaded.injector.as_ptr().cast::<c_char>();
+    // SAFETY: the injector path is NUL-terminated.
+    if unsafe { libc::access(injector, libc::X_OK) } != 0 {
+        sys::warn(&[
+            b"cannot route ",
+            name,
+            b" through envtrack-inject: not found at ",
+            loaded.injector.get(..loaded.injector.len().saturating_sub(1)).unwrap_or_default(),
+            b" (set ENVTRACK_INJECT); running it without",
+        ]);
+        return None;
+    }
+    Some(Route { injector, program, argv })
+}

@@ -1,0 +1,231 @@
+//! `system`, `popen` and `pclose`, reimplemented over our `posix_spawn`.
+//!
+//! glibc's versions spawn `/bin/sh` through an internal function no preload
+//! can reach, with `environ` as it is, so their children would miss the fresh
+//! snapshot (and this library, after `unset LD_PRELOAD`). Ours spawn
+//! `/bin/sh -c COMMAND` through [`spawn_tracked`] with POSIX's semantics:
+//! `system` ignores SIGINT and SIGQUIT and blocks SIGCHLD while it waits;
+//! `popen` closes the other popen streams in the child; `pclose` waits.
+//! Streams we did not open go to the real `pclose`.
+
+use core::ffi::{c_char, c_int};
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+
+use libc::FILE;
+
+use crate::loaded;
+use crate::real::call;
+use crate::spawn::spawn_tracked;
+use crate::sys;
+
+const SHELL: &[u8] = b"/bin/sh\0";
+
+fn shell_argv(command: *const c_char) -> [*mut c_char; 4] {
+    [c"sh".as_ptr().cast_mut(), c"-c".as_ptr().cast_mut(), command.cast_mut(), core::ptr::null_mut()]
+}
+
+/// Waits for `pid`, retrying on EINTR. The status, or -1.
+fn wait_for(pid: libc::pid_t) -> c_int {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child into a local.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return status;
+        }
+        if r < 0 && sys::errno() != libc::EINTR {
+            return -1;
+        }
+    }
+}
+
+/// # Safety
+/// As `system(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
+    if loaded::get().is_none() {
+        return match call::SYSTEM() {
+            // SAFETY: the caller's argument.
+            Some(real) => unsafe { real(command) },
+            None => -1,
+        };
+    }
+    if command.is_null() {
+        // SAFETY: SHELL is NUL-terminated.
+        return c_int::from(unsafe { libc::access(SHELL.as_ptr().cast(), libc::X_OK) } == 0);
+    }
+    // SAFETY (this block): plain libc signal and spawn-attribute calls on locals.
+    unsafe {
+        let mut ignore: libc::sigaction = core::mem::zeroed();
+        ignore.sa_sigaction = libc::SIG_IGN;
+        libc::sigemptyset(&mut ignore.sa_mask);
+        let mut old_int: libc::sigaction = core::mem::zeroed();
+        let mut old_quit: libc::sigaction = core::mem::zeroed();
+        libc::sigaction(libc::SIGINT, &ignore, &mut old_int);
+        libc::sigaction(libc::SIGQUIT, &ignore, &mut old_quit);
+        let mut block: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGCHLD);
+        let mut old_mask: libc::sigset_t = core::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, &block, &mut old_mask);
+
+        let mut attr: libc::posix_spawnattr_t = core::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        let mut defaults: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut defaults);
+        if old_int.sa_sigaction != libc::SIG_IGN {
+            libc::sigaddset(&mut defaults, libc::SIGINT);
+        }
+        if old_quit.sa_sigaction != libc::SIG_IGN {
+            libc::sigaddset(&mut defaults, libc::SIGQUIT);
+        }
+        libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
+        libc::posix_spawnattr_setsigmask(&mut attr, &old_mask);
+        libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as _);
+
+        let argv = shell_argv(command);
+        let mut pid = 0;
+        let envp = sys::current_environ();
+        let spawned = spawn_tracked(
+            call::POSIX_SPAWN(),
+            &mut pid,
+            SHELL.as_ptr().cast(),
+            core::ptr::null(),
+            &attr,
+            argv.as_ptr(),
+            envp.cast(),
+            true,
+        );
+        let status = if spawned == 0 {
+            wait_for(pid)
+        } else {
+            127 << 8 // as glibc: the shell could not run
+        };
+        libc::posix_spawnattr_destroy(&mut attr);
+        libc::sigaction(libc::SIGINT, &old_int, core::ptr::null_mut());
+        libc::sigaction(libc::SIGQUIT, &old_quit, core::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut());
+        status
+    }
+}
+
+/// One stream `popen` opened. All-zero when free (so the table costs no file space).
+struct Stream {
+    file: AtomicPtr<FILE>,
+    pid: AtomicI32,
+    /// The stream's descriptor plus one (0: none).
+    fd_plus_one: AtomicI32,
+}
+
+const STREAMS: usize = 64;
+
+static OPEN: [Stream; STREAMS] = [const {
+    Stream { file: AtomicPtr::new(core::ptr::null_mut()), pid: AtomicI32::new(0), fd_plus_one: AtomicI32::new(0) }
+}; STREAMS];
+
+/// # Safety
+/// As `popen(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *mut FILE {
+    let real = || match call::POPEN() {
+        // SAFETY: the caller's arguments.
+        Some(real) => unsafe { real(command, mode) },
+        None => core::ptr::null_mut(),
+    };
+    if loaded::get().is_none() || command.is_null() || mode.is_null() {
+        return real();
+    }
+    // SAFETY: mode is a NUL-terminated string (checked non-null).
+    let flags = unsafe { sys::c_bytes(mode) };
+    let reading = match flags.first() {
+        Some(b'r') => true,
+        Some(b'w') => false,
+        _ => {
+            sys::set_errno(libc::EINVAL);
+            return core::ptr::null_mut();
+        }
+    };
+    let cloexec = flags.contains(&b'e');
+    // Claim a free slot (pid 0 → -1) so that concurrent popen calls take different ones.
+    let Some(slot) = OPEN.iter().find(|s| s.pid.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire).is_ok())
+    else {
+        return real(); // more streams open than we keep: glibc's own
+    };
+    // SAFETY (this block): pipe, spawn actions, fdopen on our own descriptors and locals.
+    unsafe {
+        let mut fds = [-1; 2];
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            slot.pid.store(0, Ordering::Release);
+            return core::ptr::null_mut();
+        }
+        let (ours, theirs, target) = if reading { (fds[0], fds[1], 1) } else { (fds[1], fds[0], 0) };
+        let mut actions: libc::posix_spawn_file_actions_t = core::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut actions);
+        libc::posix_spawn_file_actions_adddup2(&mut actions, theirs, target);
+        for other in &OPEN {
+            let fd = other.fd_plus_one.load(Ordering::Acquire) - 1;
+            if fd >= 0 && !other.file.load(Ordering::Acquire).is_null() {
+                libc::posix_spawn_file_actions_addclose(&mut actions, fd);
+            }
+        }
+        let argv = shell_argv(command);
+        let mut pid = 0;
+        let envp = sys::current_environ();
+        let spawned = spawn_tracked(
+            call::POSIX_SPAWN(),
+            &mut pid,
+            SHELL.as_ptr().cast(),
+            &actions,
+            core::ptr::null(),
+            argv.as_ptr(),
+            envp.cast(),
+            true,
+        );
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        libc::close(theirs);
+        if spawned != 0 {
+            libc::close(ours);
+            slot.pid.store(0, Ordering::Release);
+            sys::set_errno(spawned);
+            return core::ptr::null_mut();
+        }
+        if !cloexec {
+            libc::fcntl(ours, libc::F_SETFD, 0);
+        }
+        let file = libc::fdopen(ours, if reading { c"r".as_ptr() } else { c"w".as_ptr() });
+        if file.is_null() {
+            libc::close(ours);
+            wait_for(pid);
+            slot.pid.store(0, Ordering::Release);
+            return core::ptr::null_mut();
+        }
+        slot.pid.store(pid, Ordering::Release);
+        slot.fd_plus_one.store(ours + 1, Ordering::Release);
+        slot.file.store(file, Ordering::Release);
+        file
+    }
+}
+
+/// # Safety
+/// As `pclose(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
+    let mine = OPEN.iter().find(|s| {
+        !stream.is_null()
+            && s.file.compare_exchange(stream, core::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire).is_ok()
+    });
+    let Some(slot) = mine else {
+        return match call::PCLOSE() {
+            // SAFETY: a stream glibc's popen opened.
+            Some(real) => unsafe { real(stream) },
+            None => -1,
+        };
+    };
+    let pid = slot.pid.load(Ordering::Acquire);
+    slot.fd_plus_one.store(0, Ordering::Release);
+    // SAFETY: the stream we opened with fdopen.
+    unsafe { libc::fclose(stream) };
+    let status = wait_for(pid);
+    slot.pid.store(0, Ordering::Release);
+    status
+}

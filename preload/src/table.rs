@@ -1,0 +1,235 @@
+//! The tracked table: every variable this process tracks, readable from the
+//! exec path without locks or allocation.
+//!
+//! Entries are only ever added, never removed or moved, and live in chunks
+//! that are never freed, so a reader (another thread, or a `vfork` child
+//! sharing our memory) can never see freed memory. Memory is bounded by the
+//! number of distinct names ever tracked. An entry's only mutable part, its
+//! current change, is one atomic word.
+//!
+//! Writers (the setenv-family hooks) serialise on a spin lock. A `fork` child
+//! resets it (a `pthread_atfork` handler): the thread that may have held it
+//! does not exist in the child, and nothing it half-wrote was published.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use envtrack_model::{Change, Growth};
+
+use crate::sys;
+
+/// An entry: a tracked name. `name` and `inherited` are written before the
+/// entry is published and never change.
+pub struct Entry {
+    pub name: &'static [u8],
+    /// The change the process inherited for this name (from its snapshot).
+    pub inherited: Option<Change>,
+    /// The current change, relative to the original base (see `encode_change`).
+    change: AtomicU64,
+    /// Marks the entry as emitted by one child-environment build (see `stamp()`).
+    pub stamp: AtomicU64,
+}
+
+const KIND_NONE: u64 = 0;
+const KIND_SET: u64 = 1;
+const KIND_UNSET: u64 = 2;
+const KIND_LIST: u64 = 3;
+const COUNT_BITS: u32 = 27;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+
+fn encode_change(change: Option<Change>) -> u64 {
+    match change {
+        None => KIND_NONE,
+        Some(Change::Set) => KIND_SET,
+        Some(Change::Unset) => KIND_UNSET,
+        Some(Change::List { sep, growth }) => {
+            let prepended = (growth.prepended as u64).min(COUNT_MASK);
+            let appended = (growth.appended as u64).min(COUNT_MASK);
+            KIND_LIST | u64::from(sep) << 2 | prepended << 10 | appended << (10 + COUNT_BITS)
+        }
+    }
+}
+
+fn decode_change(bits: u64) -> Option<Change> {
+    match bits & 3 {
+        KIND_SET => Some(Change::Set),
+        KIND_UNSET => Some(Change::Unset),
+        KIND_LIST => Some(Change::List {
+            sep: (bits >> 2) as u8,
+            growth: Growth {
+                prepended: ((bits >> 10) & COUNT_MASK) as usize,
+                appended: ((bits >> (10 + COUNT_BITS)) & COUNT_MASK) as usize,
+            },
+        }),
+        _ => None,
+    }
+}
+
+impl Entry {
+    /// The current change (None: the variable is back at its base).
+    pub fn change(&self) -> Option<Change> {
+        decode_change(self.change.load(Ordering::Acquire))
+    }
+}
+
+const FIRST_CHUNK: usize = 64;
+const CHUNKS: usize = 26;
+
+/// Chunk k holds FIRST_CHUNK << k entries; chunks are never freed or moved.
+static CHUNK: [AtomicPtr<Entry>; CHUNKS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; CHUNKS];
+/// Entries published so far.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// The name index (open addressing; slot = entry index + 1). Replaced, never
+/// freed, when it grows.
+static INDEX: AtomicPtr<Index> = AtomicPtr::new(core::ptr::null_mut());
+
+struct Index {
+    mask: usize,
+    slots: Box<[AtomicU32]>,
+}
+
+fn locate(index: usize) -> (usize, usize) {
+    // Chunk k starts at FIRST_CHUNK * (2^k - 1).
+    let scaled = index / FIRST_CHUNK + 1;
+    let chunk = (usize::BITS - 1 - scaled.leading_zeros()) as usize;
+    (chunk, index - FIRST_CHUNK * ((1 << chunk) - 1))
+}
+
+/// Entry number `index` (< `len()`).
+pub fn entry(index: usize) -> &'static Entry {
+    let (chunk, offset) = locate(index);
+    // SAFETY: index < COUNT, so its chunk was allocated and the entry initialised before
+    // COUNT was raised past it (release/acquire); chunks are never freed.
+    unsafe { &*CHUNK[chunk].load(Ordering::Acquire).add(offset) }
+}
+
+/// How many entries are published.
+pub fn len() -> usize {
+    COUNT.load(Ordering::Acquire)
+}
+
+/// The entry for `name`, if tracked.
+pub fn find(name: &[u8]) -> Option<&'static Entry> {
+    let index = INDEX.load(Ordering::Acquire);
+    if index.is_null() {
+        return None;
+    }
+    // SAFETY: indexes are published fully built and never freed.
+    let index = unsafe { &*index };
+    let count = len();
+    let mut slot = sys::hash(name) as usize & index.mask;
+    loop {
+        let value = index.slots[slot].load(Ordering::Acquire) as usize;
+        if value == 0 {
+            return None;
+        }
+        if value - 1 < count {
+            let candidate = entry(value - 1);
+            if candidate.name == name {
+                return Some(candidate);
+            }
+        }
+        slot = (slot + 1) & index.mask;
+    }
+}
+
+/// The writer lock.
+static LOCK: AtomicU32 = AtomicU32::new(0);
+
+/// Holds the writer lock; released on drop.
+pub struct WriteGuard(());
+
+impl WriteGuard {
+    pub fn acquire() -> WriteGuard {
+        while LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+        WriteGuard(())
+    }
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        LOCK.store(0, Ordering::Release);
+    }
+}
+
+/// In a fork child: the lock's holder (if any) was another thread of the parent.
+pub fn reset_lock_after_fork() {
+    LOCK.store(0, Ordering::Release);
+}
+
+fn insert_into(index: &Index, name: &[u8], entry_number: usize) {
+    let mut slot = sys::hash(name) as usize & index.mask;
+    while index.slots[slot].load(Ordering::Relaxed) != 0 {
+        slot = (slot + 1) & index.mask;
+    }
+    index.slots[slot].store(entry_number as u32 + 1, Ordering::Release);
+}
+
+fn new_index(capacity: usize) -> &'static Index {
+    let slots: Vec<AtomicU32> = (0..capacity).map(|_| AtomicU32::new(0)).collect();
+    Box::leak(Box::new(Index { mask: capacity - 1, slots: slots.into_boxed_slice() }))
+}
+
+/// Sets the change of `name`, adding an entry if it has none and there is
+/// a change to keep. Callers hold the writer lock.
+pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
+    if let Some(entry) = find(name) {
+        entry.change.store(encode_change(change), Ordering::Release);
+        return;
+    }
+    if change.is_none() && inherited.is_none() {
+        return;
+    }
+    let number = COUNT.load(Ordering::Relaxed);
+    let (chunk, offset) = locate(number);
+    if chunk >= CHUNKS {
+        return;
+    }
+    if CHUNK[chunk].load(Ordering::Relaxed).is_null() {
+        let capacity = FIRST_CHUNK << chunk;
+        let mut storage: Vec<Entry> = Vec::with_capacity(capacity);
+        // Only the first `offset` (= 0) entries are read; the rest is filled below as entries arrive.
+        storage.resize_with(capacity, || Entry {
+            name: &[],
+            inherited: None,
+            change: AtomicU64::new(0),
+            stamp: AtomicU64::new(0),
+        });
+        CHUNK[chunk].store(Box::leak(storage.into_boxed_slice()).as_mut_ptr(), Ordering::Release);
+    }
+    let name: &'static [u8] = Box::leak(name.to_vec().into_boxed_slice());
+    // SAFETY: the slot is past COUNT, so no reader looks at it until COUNT is raised below,
+    // and we hold the writer lock, so no other writer touches it.
+    let slot = unsafe { &mut *CHUNK[chunk].load(Ordering::Relaxed).add(offset) };
+    slot.name = name;
+    slot.inherited = inherited;
+    slot.change.store(encode_change(change), Ordering::Relaxed);
+    let index_ptr = INDEX.load(Ordering::Relaxed);
+    // SAFETY: indexes are never freed.
+    let needs_growth = index_ptr.is_null() || unsafe { (number + 1) * 2 > (*index_ptr).mask + 1 };
+    COUNT.store(number + 1, Ordering::Release);
+    if needs_growth {
+        let capacity = ((number + 1) * 4).next_power_of_two().max(64);
+        let index = new_index(capacity);
+        for existing in 0..=number {
+            insert_into(index, entry(existing).name, existing);
+        }
+        INDEX.store(index as *const Index as *mut Index, Ordering::Release);
+    } else {
+        // SAFETY: checked non-null above (needs_growth is false).
+        insert_into(unsafe { &*index_ptr }, name, number);
+    }
+}
+
+/// A number unique to one child-environment build, for `Entry::stamp`.
+pub fn stamp() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    // SAFETY: getpid has no preconditions. Mixing in the pid keeps stamps of a fork child
+    // apart from those its parent already wrote into the (copied) table.
+    let pid = unsafe { libc::getpid() } as u64;
+    NEXT.fetch_add(1, Ordering::Relaxed) ^ (pid << 40)
+}
