@@ -25,7 +25,7 @@ fn main() {
     link("-Wl,--no-eh-frame-hdr".into());
     link("-Wl,--hash-style=gnu".into());
     link(format!("-Wl,-T,{}", dir.join("no-unwind-tables.ld").display()));
-    if std::env::var("PROFILE").as_deref() == Ok("release") {
+    if std::env::var("PROFILE").as_deref() == Ok("release") && std::env::var_os("ENVTRACK_KEEP_SYMBOLS").is_none() {
         link("-Wl,--strip-all".into());
     }
 }

@@ -7,42 +7,52 @@ use core::fmt;
 /// not know the variable.
 pub const DEFAULT_SEPARATOR: u8 = b':';
 
-/// Variables known to hold lists, with their separators.
-pub const BUILTIN_LISTS: &[(&str, u8)] = &[
-    ("PATH", b':'),
-    ("LD_LIBRARY_PATH", b':'),
-    ("LD_PRELOAD", b':'),
-    ("LD_AUDIT", b':'),
-    ("LIBRARY_PATH", b':'),
-    ("CPATH", b':'),
-    ("C_INCLUDE_PATH", b':'),
-    ("CPLUS_INCLUDE_PATH", b':'),
-    ("OBJC_INCLUDE_PATH", b':'),
-    ("PKG_CONFIG_PATH", b':'),
-    ("CMAKE_PREFIX_PATH", b':'),
-    ("CMAKE_MODULE_PATH", b':'),
-    ("ACLOCAL_PATH", b':'),
-    ("PYTHONPATH", b':'),
-    ("PERL5LIB", b':'),
-    ("PERLLIB", b':'),
-    ("RUBYLIB", b':'),
-    ("GEM_PATH", b':'),
-    ("NODE_PATH", b':'),
-    ("CLASSPATH", b':'),
-    ("JULIA_LOAD_PATH", b':'),
-    ("R_LIBS", b':'),
-    ("R_LIBS_USER", b':'),
-    ("MANPATH", b':'),
-    ("INFOPATH", b':'),
-    ("XDG_DATA_DIRS", b':'),
-    ("XDG_CONFIG_DIRS", b':'),
-    ("MODULEPATH", b':'),
-    ("GI_TYPELIB_PATH", b':'),
-    ("GST_PLUGIN_PATH", b':'),
-    ("QT_PLUGIN_PATH", b':'),
-    ("TCLLIBPATH", b' '),
-    ("OMPI_MCA_mca_base_env_list", b';'),
-];
+/// Variables known to hold lists, each `NAME` and its one-byte separator,
+/// one per line. (One string rather than a table of string slices: a table
+/// costs `libenvtrack.so` a pointer and a relocation per name.)
+pub const BUILTIN_LISTS: &str = "\
+PATH:
+LD_LIBRARY_PATH:
+LD_PRELOAD:
+LD_AUDIT:
+LIBRARY_PATH:
+CPATH:
+C_INCLUDE_PATH:
+CPLUS_INCLUDE_PATH:
+OBJC_INCLUDE_PATH:
+PKG_CONFIG_PATH:
+CMAKE_PREFIX_PATH:
+CMAKE_MODULE_PATH:
+ACLOCAL_PATH:
+PYTHONPATH:
+PERL5LIB:
+PERLLIB:
+RUBYLIB:
+GEM_PATH:
+NODE_PATH:
+CLASSPATH:
+JULIA_LOAD_PATH:
+R_LIBS:
+R_LIBS_USER:
+MANPATH:
+INFOPATH:
+XDG_DATA_DIRS:
+XDG_CONFIG_DIRS:
+MODULEPATH:
+GI_TYPELIB_PATH:
+GST_PLUGIN_PATH:
+QT_PLUGIN_PATH:
+TCLLIBPATH 
+OMPI_MCA_mca_base_env_list;
+";
+
+/// The built-in list variables and their separators.
+pub fn builtin_lists() -> impl Iterator<Item = (&'static [u8], u8)> {
+    BUILTIN_LISTS.as_bytes().split(|&b| b == b'\n').filter_map(|line| match line {
+        [name @ .., sep] if !name.is_empty() => Some((name, *sep)),
+        _ => None,
+    })
+}
 
 /// The list variables envtrack knows: the built-in ones, plus any added by
 /// configuration (which take precedence).
@@ -78,7 +88,7 @@ impl Registry {
             .rev()
             .find(|(n, _)| n.as_slice() == name)
             .map(|&(_, sep)| sep)
-            .or_else(|| BUILTIN_LISTS.iter().find(|(n, _)| n.as_bytes() == name).map(|&(_, sep)| sep))
+            .or_else(|| builtin_lists().find(|&(n, _)| n == name).map(|(_, sep)| sep))
     }
 
     /// The separator to use for a list directive on `name` given none.
@@ -98,8 +108,16 @@ impl Registry {
 
     /// Adds the variables of a specification: comma-separated entries, each
     /// `NAME` (separator `:`) or `NAME=C` with `C` one byte (which may itself be
-    /// a comma). Example: `MY_PATH,TCL_PATH= ,JAVA_OPTS_LIST=;`.
+    /// a comma). Example: `MY_PATH,TCL_PATH= ,JAVA_OPTS_LIST=;`. A malformed
+    /// specification adds nothing.
     pub fn add_spec(&mut self, spec: &[u8]) -> Result<(), RegistrySpecError> {
+        let mut parsed = Registry::default();
+        parsed.parse_spec(spec)?;
+        self.added.extend(parsed.added);
+        Ok(())
+    }
+
+    fn parse_spec(&mut self, spec: &[u8]) -> Result<(), RegistrySpecError> {
         let mut at = 0;
         while at < spec.len() {
             let name_end = spec[at..].iter().position(|&b| b == b',' || b == b'=').map_or(spec.len(), |p| at + p);
@@ -143,6 +161,9 @@ mod tests {
     #[test]
     fn builtin_and_exact_names() {
         let registry = Registry::builtin();
+        assert_eq!(builtin_lists().count(), 33);
+        assert_eq!(registry.separator(b"TCLLIBPATH"), Some(b' '));
+        assert_eq!(registry.separator(b"OMPI_MCA_mca_base_env_list"), Some(b';'));
         assert_eq!(registry.separator(b"PATH"), Some(b':'));
         assert_eq!(registry.separator(b"PATHEXT"), None);
         assert_eq!(registry.separator(b"path"), None);
@@ -178,7 +199,9 @@ mod tests {
         assert_eq!(registry.separator(b"SEMI"), Some(b';'));
         assert_eq!(registry.separator(b"COMMA"), Some(b','));
         assert_eq!(registry.separator(b"PATH"), Some(b' '));
-        assert_eq!(Registry::builtin().add_spec(b"A,,B").unwrap_err().position, 2);
+        let mut partial = Registry::builtin();
+        assert_eq!(partial.add_spec(b"A,,B").unwrap_err().position, 2);
+        assert_eq!(partial.separator(b"A"), None, "nothing of a malformed spec is added");
         assert_eq!(Registry::builtin().add_spec(b"A=").unwrap_err().position, 2);
         assert_eq!(Registry::builtin().add_spec(b"A=::").unwrap_err().position, 3);
     }

@@ -20,44 +20,55 @@ pub const INJECT: &str = "ENVTRACK_INJECT";
 pub const LOG: &str = "ENVTRACK_LOG";
 
 /// Launchers a tracked program's exec is routed through the injector for, by
-/// default. `ssh` is not among them: `git`, `rsync` and `scp` run it to hosts
-/// that may not have envtrack.
-pub const DEFAULT_LAUNCHERS: &[&str] = &[
-    "mpirun",
-    "mpiexec",
-    "orterun",
-    "mpirun.openmpi",
-    "mpiexec.openmpi",
-    "mpiexec.hydra",
-    "mpiexec.mpich",
-    "mpirun.mpich",
-    "srun",
-];
+/// default (space-separated). `ssh` is not among them: `git`, `rsync` and
+/// `scp` run it to hosts that may not have envtrack.
+pub const DEFAULT_LAUNCHERS: &str =
+    "mpirun mpiexec orterun mpirun.openmpi mpiexec.openmpi mpiexec.hydra mpiexec.mpich mpirun.mpich srun";
+
+/// Whether `program` (a file name) is one of [`DEFAULT_LAUNCHERS`].
+pub fn is_default_launcher(program: &[u8]) -> bool {
+    DEFAULT_LAUNCHERS.as_bytes().split(|&b| b == b' ').any(|l| l == program)
+}
 
 /// Whether `value` of [`ENVTRACK`] turns envtrack off.
 pub fn is_off(value: &[u8]) -> bool {
     matches!(value, b"off" | b"0" | b"no" | b"false")
 }
 
-/// Variables a shell or a launcher manages for each process. They pass
-/// through as they are but are never tracked: a remote rank must not get the
-/// launching shell's `PWD`, or its parent's rank number.
-pub const UNTRACKED: &[&str] = &["_", "PWD", "OLDPWD", "SHLVL", STATE];
+/// Variables a shell or a launcher manages for each process (space-separated;
+/// a trailing `*` makes a prefix). They pass through as they are but are never
+/// tracked: a remote rank must not get the launching shell's `PWD`, or its
+/// parent's rank number.
+pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
+                             OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
-/// Prefixes of launcher-managed, per-process variables (never tracked).
-pub const UNTRACKED_PREFIXES: &[&str] = &[
-    "OMPI_COMM_WORLD_",
-    "OMPI_UNIVERSE_",
-    "OMPI_FILE_LOCATION",
-    "PMIX_",
-    "PMI_",
-    "SLURM_",
-    "SLURMD_",
-    "HYDI_",
-    "HYDRA_",
-];
-
-/// Whether `name` is never tracked (see [`UNTRACKED`], [`UNTRACKED_PREFIXES`]).
+/// Whether `name` is never tracked (see [`UNTRACKED`]).
 pub fn is_untracked(name: &[u8]) -> bool {
-    UNTRACKED.iter().any(|n| n.as_bytes() == name) || UNTRACKED_PREFIXES.iter().any(|p| name.starts_with(p.as_bytes()))
+    UNTRACKED.as_bytes().split(|&b| b == b' ').filter(|p| !p.is_empty()).any(|pattern| match pattern {
+        [prefix @ .., b'*'] => name.starts_with(prefix),
+        exact => exact == name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untracked_names_and_prefixes() {
+        for name in ["_", "PWD", "SHLVL", "ENVTRACK_STATE", "SLURM_PROCID", "PMIX_RANK", "OMPI_COMM_WORLD_RANK"] {
+            assert!(is_untracked(name.as_bytes()), "{name}");
+        }
+        for name in ["PATH", "PWDX", "OMPI_MCA_btl", "SLURM", "MY_SLURM_X"] {
+            assert!(!is_untracked(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn launchers() {
+        assert!(is_default_launcher(b"mpirun"));
+        assert!(is_default_launcher(b"srun"));
+        assert!(!is_default_launcher(b"ssh"));
+        assert!(!is_default_launcher(b"mpi"));
+    }
 }

@@ -157,14 +157,52 @@ enum Held<'v> {
 struct Builder<'a> {
     loaded: &'a Loaded,
     request: &'a Request,
-    /// Marks the entries this pass emitted (each pass has its own).
-    stamp: core::cell::Cell<u64>,
+    /// The caller's environment (for functions without an envp, the snapshot of environ).
+    envp: *const *const c_char,
+    /// A snapshot of `environ` taken once, so both passes see the same one
+    /// while other threads call setenv.
+    environ: *const *const c_char,
+    /// Which tracked entries this pass emitted: a bit per table entry, in
+    /// memory of this build alone (other threads build at the same time).
+    emitted: Emitted,
+}
+
+/// A bitmap over table entries. Entries added after the build began are past
+/// its capacity and count as emitted (they are skipped).
+struct Emitted {
+    bits: *mut u8,
+    capacity: usize,
+}
+
+impl Emitted {
+    fn clear(&self) {
+        // SAFETY: `bits` holds capacity / 8 bytes (rounded up), ours alone.
+        unsafe { core::ptr::write_bytes(self.bits, 0, self.capacity.div_ceil(8)) };
+    }
+
+    /// Marks entry `index`; returns whether it was already marked.
+    fn mark(&self, index: usize) -> bool {
+        if index >= self.capacity {
+            return true;
+        }
+        // SAFETY: index < capacity, within the bitmap.
+        let byte = unsafe { &mut *self.bits.add(index / 8) };
+        let was = *byte & (1 << (index % 8)) != 0;
+        *byte |= 1 << (index % 8);
+        was
+    }
+
+    fn is_marked(&self, index: usize) -> bool {
+        // SAFETY: index < capacity, within the bitmap.
+        index >= self.capacity || unsafe { *self.bits.add(index / 8) } & (1 << (index % 8)) != 0
+    }
 }
 
 impl Builder<'_> {
     fn envp(&self) -> CStrArray {
-        // SAFETY: the caller's envp is null or a NULL-terminated array of strings (exec's contract).
-        unsafe { CStrArray::new(self.request.envp) }
+        // SAFETY: the caller's envp (or our snapshot of environ) is null or a NULL-terminated
+        // array of strings (exec's contract).
+        unsafe { CStrArray::new(self.envp) }
     }
 
     fn target_index(&self, name: &[u8]) -> Option<usize> {
@@ -192,6 +230,14 @@ impl Builder<'_> {
         }
         let carried = DirectiveRef { op: Op::Set, name, value, sep: b':' };
         out.record(&Record::Carried(carried))
+    }
+
+    /// `NAME=VALUE` from its parts (or carried, when too long).
+    fn emit_pair(&self, out: &mut Out<'_>, name: &[u8], value: &[u8]) -> Result<(), Full> {
+        if name.len() + 1 + value.len() < MAX_STRING {
+            return out.entry(&[name, b"=", value]);
+        }
+        out.record(&Record::Carried(DirectiveRef { op: Op::Set, name, value, sep: b':' }))
     }
 
     /// `NAME=VALUE` with the job-level directives on NAME applied (and, for
@@ -263,7 +309,7 @@ impl Builder<'_> {
 
     /// The whole environment, through `out`.
     fn build(&self, out: &mut Out<'_>) -> Result<(), Full> {
-        self.stamp.set(table::stamp());
+        self.emitted.clear();
         let mode = self.request.mode;
         let targets = if mode == Mode::Off { 1 } else { self.loaded.targets.len().min(MAX_TARGETS) };
         // The value each directed variable starts from: the first occurrence (as getenv
@@ -300,8 +346,8 @@ impl Builder<'_> {
                 out.entry(&[entry])?;
                 continue;
             }
-            if let Some(tracked) = table::find(name) {
-                if tracked.stamp.swap(self.stamp.get(), core::sync::atomic::Ordering::Relaxed) == self.stamp.get() {
+            if let Some((index, _)) = table::find_numbered(name) {
+                if self.emitted.mark(index) {
                     continue; // a duplicate of a tracked name: the first one stands
                 }
             }
@@ -313,10 +359,10 @@ impl Builder<'_> {
         }
         // Tracked variables the caller left out come back with their current value.
         if !self.request.envp_is_environ {
-            // SAFETY: environ is the process's NULL-terminated environment array.
-            for entry in unsafe { CStrArray::new(sys::current_environ()) } {
+            // SAFETY: our NULL-terminated snapshot of environ.
+            for entry in unsafe { CStrArray::new(self.environ) } {
                 let Some((name, value)) = sys::split_entry(entry) else { continue };
-                let Some(tracked) = table::find(name) else { continue };
+                let Some((index, tracked)) = table::find_numbered(name) else { continue };
                 if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_entry(name) {
                     continue;
                 }
@@ -326,12 +372,27 @@ impl Builder<'_> {
                     }
                     continue;
                 }
-                if tracked.stamp.swap(self.stamp.get(), core::sync::atomic::Ordering::Relaxed) == self.stamp.get() {
+                if self.emitted.mark(index) {
                     continue;
                 }
                 self.record_change(out, name, Some(value))?;
                 self.pass_entry(out, entry, name, value)?;
             }
+        }
+        // Tracked variables neither the caller nor environ has (environ replaced, as by
+        // `env -i` or Rust's env_clear): their value as last set, or as inherited.
+        for index in 0..table::len() {
+            let tracked = table::entry(index);
+            if matches!(tracked.change(), None | Some(Change::Unset))
+                || self.emitted.is_marked(index)
+                || self.target_index(tracked.name).is_some_and(|j| j < targets)
+            {
+                continue;
+            }
+            let Some(value) = tracked.value().or_else(|| self.loaded.inherited.get(tracked.name)) else { continue };
+            self.emitted.mark(index);
+            self.record_change(out, tracked.name, Some(value))?;
+            self.emit_pair(out, tracked.name, value)?;
         }
         // Directed variables the caller's environment did not have.
         for j in 0..targets {
@@ -345,7 +406,7 @@ impl Builder<'_> {
         for index in 0..table::len() {
             let tracked = table::entry(index);
             if tracked.change() == Some(Change::Unset)
-                && tracked.stamp.load(core::sync::atomic::Ordering::Relaxed) != self.stamp.get()
+                && !self.emitted.is_marked(index)
                 && self.target_index(tracked.name).is_none()
             {
                 out.record(&Record::Tracked { name: tracked.name, change: Change::Unset })?;
@@ -442,12 +503,120 @@ fn argc(argv: *const *const c_char) -> usize {
 /// mapping. None when it cannot be built; the caller then execs with its own
 /// arguments.
 pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<Built> {
-    for _attempt in 0..3 {
-        let builder = Builder { loaded, request, stamp: core::cell::Cell::new(0) };
+    let mut small = [core::ptr::null(); 256];
+    let mut small_bits = [0u8; 256];
+    let snapshot = EnvironSnapshot::take(&mut small)?;
+    let envp = if request.envp_is_environ { snapshot.pointers } else { request.envp };
+    let bitmap = Bitmap::new(&mut small_bits, table::len())?;
+    let emitted = Emitted { bits: bitmap.bits, capacity: bitmap.capacity };
+    build_into(&Builder { loaded, request, envp, environ: snapshot.pointers, emitted }, stack)
+}
+
+/// Memory for an [`Emitted`] bitmap: on the stack when small, else mapped.
+struct Bitmap {
+    bits: *mut u8,
+    capacity: usize,
+    mapping: *mut libc::c_void,
+}
+
+impl Bitmap {
+    fn new(small: &mut [u8], entries: usize) -> Option<Bitmap> {
+        if entries <= small.len() * 8 {
+            return Some(Bitmap { bits: small.as_mut_ptr(), capacity: entries, mapping: core::ptr::null_mut() });
+        }
+        // SAFETY: an anonymous private mapping; checked for failure below.
+        let mapping = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                entries.div_ceil(8),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        (mapping != libc::MAP_FAILED).then_some(Bitmap { bits: mapping.cast(), capacity: entries, mapping })
+    }
+}
+
+impl Drop for Bitmap {
+    fn drop(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: our own mapping of capacity / 8 bytes, no longer used.
+            unsafe { libc::munmap(self.mapping, self.capacity.div_ceil(8)) };
+        }
+    }
+}
+
+/// The pointers of `environ` copied once (the strings themselves are never
+/// freed by libc). On the stack when small, else in a mapping of our own.
+struct EnvironSnapshot {
+    pointers: *const *const c_char,
+    mapping: *mut libc::c_void,
+    mapping_len: usize,
+}
+
+impl EnvironSnapshot {
+    fn take(small: &mut [*const c_char]) -> Option<EnvironSnapshot> {
+        let live = sys::current_environ();
+        // SAFETY: environ is null or the process's NULL-terminated environment array.
+        let count = unsafe { CStrArray::new(live) }.count();
+        let (target, mapping, mapping_len) = if count < small.len() {
+            (small.as_mut_ptr(), core::ptr::null_mut(), 0)
+        } else {
+            let len = (count + 1) * ALIGN;
+            // SAFETY: an anonymous private mapping; checked for failure below.
+            let mapping = unsafe {
+                libc::mmap(
+                    core::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if mapping == libc::MAP_FAILED {
+                return None;
+            }
+            (mapping.cast::<*const c_char>(), mapping, len)
+        };
+        let mut index = 0;
+        while index < count && !live.is_null() {
+            // SAFETY: index < count, within the array counted above (a concurrent setenv that
+            // shrinks it is libc's own race; we stop at the first NULL).
+            let entry = unsafe { *live.add(index) };
+            if entry.is_null() {
+                break;
+            }
+            // SAFETY: index < count < the target's capacity.
+            unsafe { *target.add(index) = entry };
+            index += 1;
+        }
+        // SAFETY: index <= count, and the target holds count + 1 pointers.
+        unsafe { *target.add(index) = core::ptr::null() };
+        Some(EnvironSnapshot { pointers: target, mapping, mapping_len })
+    }
+}
+
+impl Drop for EnvironSnapshot {
+    fn drop(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: our own mapping, no longer used.
+            unsafe { libc::munmap(self.mapping, self.mapping_len) };
+        }
+    }
+}
+
+/// Sizes, then fills; again when the inputs changed between the passes.
+fn build_into(builder: &Builder<'_>, stack: &mut [u8]) -> Option<Built> {
+    let (loaded, request) = (builder.loaded, builder.request);
+    for _attempt in 0..4 {
         let mut out = Out::Sizing(Sizes::default());
         builder.build(&mut out).ok()?;
         let Out::Sizing(mut sizes) = out else { return None };
-        sizes.state += STATE_PREFIX.len() + MAGIC.len() + loaded.directive_records.len() + 1;
+        // Room for a few tracked changes made by other threads between the passes.
+        sizes.state += STATE_PREFIX.len() + MAGIC.len() + loaded.directive_records.len() + 1 + 256;
         if let Some(route) = &request.route {
             sizes.argv = argc(route.argv).max(1) + 3;
         }
@@ -489,7 +658,7 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
         // SAFETY: `memory` is `total` writable bytes (the caller's stack buffer or our mapping);
         // the regions below are disjoint and the pointer regions come first, so they stay
         // aligned when `memory` is.
-        let filled = unsafe { fill(&builder, request, &mut built, memory, total, sizes, pointer_bytes) };
+        let filled = unsafe { fill(builder, request, &mut built, memory, total, sizes, pointer_bytes) };
         match filled {
             Ok(()) => return Some(built),
             Err(Full) => built.release(), // the inputs changed between the passes: again
@@ -593,7 +762,7 @@ fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) ->
     // SAFETY: getpid has no preconditions.
     path.put(sys::Decimal::new(unsafe { libc::getpid() } as u64).as_bytes())?;
     path.put_byte(b'-')?;
-    path.put(sys::Decimal::new(builder.stamp.get()).as_bytes())?;
+    path.put(sys::Decimal::new(table::unique()).as_bytes())?;
     path.put_byte(0)?;
     let path_len = path.len();
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;

@@ -61,14 +61,15 @@ impl Inherited {
     fn copy(envp: *const *const c_char) -> Inherited {
         // SAFETY: environ at load time is a valid NULL-terminated array.
         let source = unsafe { CStrArray::new(envp) };
-        let total: usize = source.map(|e| e.len()).sum();
+        // Each entry is copied with its NUL, so tracked entries can point at it.
+        let total: usize = source.map(|e| e.len() + 1).sum();
         let storage: &'static mut [u8] = Box::leak(alloc::vec![0u8; total].into_boxed_slice());
         let mut entries = Vec::with_capacity(source.count());
         let mut rest = storage;
         for entry in source {
-            let (copy, tail) = rest.split_at_mut(entry.len());
-            copy.copy_from_slice(entry);
-            entries.push(&*copy);
+            let (copy, tail) = rest.split_at_mut(entry.len() + 1);
+            copy[..entry.len()].copy_from_slice(entry);
+            entries.push(&copy[..entry.len()]);
             rest = tail;
         }
         let capacity = (entries.len() * 2).next_power_of_two().max(16);
@@ -87,24 +88,31 @@ impl Inherited {
         Inherited { entries, index }
     }
 
-    fn lookup(entries: &[&'static [u8]], index: &[u32], name: &[u8]) -> Option<&'static [u8]> {
+    fn lookup_entry(entries: &[&'static [u8]], index: &[u32], name: &[u8]) -> Option<&'static [u8]> {
         let mask = index.len() - 1;
         let mut slot = sys::hash(name) as usize & mask;
         loop {
-            let number = index[slot] as usize;
-            if number == 0 {
-                return None;
-            }
-            if let Some(value) = envtrack_model::apply::entry_value(entries[number - 1], name) {
-                return Some(value);
+            let number = *index.get(slot)? as usize;
+            let entry = entries.get(number.checked_sub(1)?)?;
+            if envtrack_model::apply::entry_value(entry, name).is_some() {
+                return Some(entry);
             }
             slot = (slot + 1) & mask;
         }
     }
 
+    fn lookup(entries: &[&'static [u8]], index: &[u32], name: &[u8]) -> Option<&'static [u8]> {
+        Self::lookup_entry(entries, index, name).and_then(|entry| envtrack_model::apply::entry_value(entry, name))
+    }
+
     /// The value `name` had when the process started.
     pub fn get(&self, name: &[u8]) -> Option<&'static [u8]> {
         Self::lookup(&self.entries, &self.index, name)
+    }
+
+    /// The NUL-terminated `NAME=VALUE` copy for `name`, or null.
+    pub fn entry_pointer(&self, name: &[u8]) -> *const c_char {
+        Self::lookup_entry(&self.entries, &self.index, name).map_or(core::ptr::null(), |e| e.as_ptr().cast())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
@@ -207,9 +215,13 @@ pub fn load() -> Option<&'static Loaded> {
     }
     let library = own_path()?;
     let inherited = Inherited::copy(envp);
+    // A process with an inherited state is not the root of its tree: the root
+    // already read the directive file and said what was wrong with envtrack's
+    // variables, so each problem is told once per tree, not once per process.
+    let is_root = var(vars::STATE).is_none();
     let mut registry = Registry::builtin();
     if let Some(spec) = var(vars::LISTS) {
-        if let Err(error) = registry.add_spec(spec) {
+        if let (Err(error), true) = (registry.add_spec(spec), is_root) {
             let at = sys::Decimal::new(error.position as u64);
             sys::warn(&[b"ENVTRACK_LISTS: at byte ", at.as_bytes(), b": ", error.message.as_bytes(), b"; ignored"]);
         }
@@ -217,9 +229,9 @@ pub fn load() -> Option<&'static Loaded> {
     let mut directives = DirectiveSet::default();
     let mut carried = Vec::new();
     if let Some(state) = var(vars::STATE) {
-        load_state(state, &mut directives, &mut carried);
+        load_state(state, &inherited, &mut directives, &mut carried);
     }
-    if let Some(path) = var(vars::CONFIG) {
+    if let Some(path) = var(vars::CONFIG).filter(|_| is_root) {
         match read_file(path) {
             Err(error) => warn_errno(&[b"ENVTRACK_CONFIG ", path], error),
             Ok(text) => match parse_directive_file(&text, &mut registry) {
@@ -313,8 +325,9 @@ fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
             // SAFETY: both strings are NUL-terminated and live across the call.
             unsafe { setenv(name_z.as_ptr().cast(), value_z.as_ptr().cast(), 1) };
         }
+        let entry = crate::track::find_in_environ(name, None);
         let guard = table::WriteGuard::acquire();
-        table::update(&guard, name, Some(Change::Set), Some(Change::Set));
+        table::update(&guard, name, Some(Change::Set), Some(Change::Set), entry);
     }
 }
 
@@ -331,7 +344,12 @@ fn warn_codec(error: &envtrack_model::codec::CodecError, consequence: &[u8]) {
 
 /// Decodes the inherited snapshot: tracked changes go into the table,
 /// directives into `directives`, carried sets into `carried`.
-fn load_state(value: &[u8], directives: &mut DirectiveSet, carried: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+fn load_state(
+    value: &[u8],
+    inherited: &Inherited,
+    directives: &mut DirectiveSet,
+    carried: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) {
     let spilled;
     let bytes = match value.strip_prefix(b"@") {
         Some(path) => match read_file(path) {
@@ -363,7 +381,9 @@ fn load_state(value: &[u8], directives: &mut DirectiveSet, carried: &mut Vec<(Ve
                 warn_codec(&error, b"; the rest is ignored");
                 break;
             }
-            Ok(Record::Tracked { name, change }) => table::update(&guard, name, Some(change), Some(change)),
+            Ok(Record::Tracked { name, change }) => {
+                table::update(&guard, name, Some(change), Some(change), inherited.entry_pointer(name))
+            }
             Ok(Record::Carried(d)) if d.op == Op::Set => carried.push((d.name.to_vec(), d.value.to_vec())),
             Ok(Record::Carried(_)) => {}
             Ok(Record::Directive(level, d)) => directives.level_mut(level).push(d.to_owned()),

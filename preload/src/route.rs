@@ -4,7 +4,7 @@
 
 use core::ffi::c_char;
 
-use envtrack_model::vars::DEFAULT_LAUNCHERS;
+use envtrack_model::vars::is_default_launcher;
 
 use crate::childenv::Route;
 use crate::loaded::{Autowrap, Loaded};
@@ -17,7 +17,7 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let routed = match &loaded.autowrap {
         Autowrap::Off => false,
-        Autowrap::Default => DEFAULT_LAUNCHERS.iter().any(|l| l.as_bytes() == name),
+        Autowrap::Default => is_default_launcher(name),
         Autowrap::Names(names) => names.contains(&name),
     };
     if !routed {

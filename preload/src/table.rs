@@ -13,6 +13,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::ffi::c_char;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use envtrack_model::{Change, Growth};
@@ -27,8 +28,12 @@ pub struct Entry {
     pub inherited: Option<Change>,
     /// The current change, relative to the original base (see `encode_change`).
     change: AtomicU64,
-    /// Marks the entry as emitted by one child-environment build (see `stamp()`).
-    pub stamp: AtomicU64,
+    /// The variable's `NAME=VALUE` string as last set (libc never frees these,
+    /// and inherited ones point into our own copy), or null: the value to add
+    /// back when a caller's environment and `environ` both lack it.
+    value: AtomicPtr<c_char>,
+    /// Where in `environ` the variable was last seen, to find it again quickly.
+    pub hint: AtomicUsize,
 }
 
 const KIND_NONE: u64 = 0;
@@ -71,6 +76,14 @@ impl Entry {
     pub fn change(&self) -> Option<Change> {
         decode_change(self.change.load(Ordering::Acquire))
     }
+
+    /// The value as last set, if known.
+    pub fn value(&self) -> Option<&'static [u8]> {
+        let entry = self.value.load(Ordering::Acquire);
+        // SAFETY: a NAME=VALUE string libc never frees, or one in our never-freed copy.
+        let bytes = unsafe { sys::c_bytes(entry) };
+        (!entry.is_null()).then(|| bytes.get(self.name.len() + 1..)).flatten()
+    }
 }
 
 const FIRST_CHUNK: usize = 64;
@@ -111,6 +124,11 @@ pub fn len() -> usize {
 
 /// The entry for `name`, if tracked.
 pub fn find(name: &[u8]) -> Option<&'static Entry> {
+    find_numbered(name).map(|(_, entry)| entry)
+}
+
+/// The entry for `name` and its number, if tracked.
+pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
     let index = INDEX.load(Ordering::Acquire);
     if index.is_null() {
         return None;
@@ -127,7 +145,7 @@ pub fn find(name: &[u8]) -> Option<&'static Entry> {
         if value - 1 < count {
             let candidate = entry(value - 1);
             if candidate.name == name {
-                return Some(candidate);
+                return Some((value - 1, candidate));
             }
         }
         slot = (slot + 1) & index.mask;
@@ -174,10 +192,18 @@ fn new_index(capacity: usize) -> &'static Index {
     Box::leak(Box::new(Index { mask: capacity - 1, slots: slots.into_boxed_slice() }))
 }
 
-/// Sets the change of `name`, adding an entry if it has none and there is
-/// a change to keep. Callers hold the writer lock.
-pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
+/// Sets the change of `name` and its `NAME=VALUE` string (null when absent),
+/// adding an entry if it has none and there is a change to keep. Callers hold
+/// the writer lock.
+pub fn update(
+    _guard: &WriteGuard,
+    name: &[u8],
+    inherited: Option<Change>,
+    change: Option<Change>,
+    value: *const c_char,
+) {
     if let Some(entry) = find(name) {
+        entry.value.store(value.cast_mut(), Ordering::Release);
         entry.change.store(encode_change(change), Ordering::Release);
         return;
     }
@@ -197,7 +223,8 @@ pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, chang
             name: &[],
             inherited: None,
             change: AtomicU64::new(0),
-            stamp: AtomicU64::new(0),
+            value: AtomicPtr::new(core::ptr::null_mut()),
+            hint: AtomicUsize::new(0),
         });
         CHUNK[chunk].store(Box::leak(storage.into_boxed_slice()).as_mut_ptr(), Ordering::Release);
     }
@@ -208,6 +235,7 @@ pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, chang
     slot.name = name;
     slot.inherited = inherited;
     slot.change.store(encode_change(change), Ordering::Relaxed);
+    slot.value.store(value.cast_mut(), Ordering::Relaxed);
     let index_ptr = INDEX.load(Ordering::Relaxed);
     // SAFETY: indexes are never freed.
     let needs_growth = index_ptr.is_null() || unsafe { (number + 1) * 2 > (*index_ptr).mask + 1 };
@@ -225,11 +253,8 @@ pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, chang
     }
 }
 
-/// A number unique to one child-environment build, for `Entry::stamp`.
-pub fn stamp() -> u64 {
+/// A number not used before in this process (for unique file names).
+pub fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    // SAFETY: getpid has no preconditions. Mixing in the pid keeps stamps of a fork child
-    // apart from those its parent already wrote into the (copied) table.
-    let pid = unsafe { libc::getpid() } as u64;
-    NEXT.fetch_add(1, Ordering::Relaxed) ^ (pid << 40)
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

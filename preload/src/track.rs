@@ -11,7 +11,7 @@ use envtrack_model::{track_ignoring, Change};
 
 use crate::loaded::{self, Loaded};
 use crate::real::call;
-use crate::sys::{self, c_bytes, CStrArray};
+use crate::sys::{self, c_bytes};
 use crate::table;
 
 /// The change of `name` when its value is `value`, relative to the original
@@ -33,23 +33,61 @@ pub fn change_of(loaded: &Loaded, name: &[u8], inherited: Option<Change>, value:
     track_ignoring(inherited, inherited_value, value, sep, &owned)
 }
 
-/// Records that `name` now has `value` (None: removed).
-fn record(name: &[u8], value: Option<&[u8]>) {
+/// Records that `name` now has the `NAME=VALUE` string `entry` (null: removed).
+fn record(name: &[u8], entry: *const c_char) {
     let Some(loaded) = loaded::get() else { return };
     if name.is_empty() || name.contains(&b'=') {
         return;
     }
+    // SAFETY: entry is null or a NAME=VALUE string in the environment.
+    let value = (!entry.is_null()).then(|| unsafe { c_bytes(entry) }.get(name.len() + 1..)).flatten();
     let guard = table::WriteGuard::acquire();
     let inherited = table::find(name).and_then(|entry| entry.inherited);
     let change = change_of(loaded, name, inherited, value);
-    table::update(&guard, name, inherited, change);
+    table::update(&guard, name, inherited, change, entry);
 }
 
-/// The current value of `name` in the environment.
-fn current_value(name: &[u8]) -> Option<&'static [u8]> {
-    // SAFETY: environ is the process's NULL-terminated environment array.
-    let mut env = unsafe { CStrArray::new(sys::current_environ()) };
-    env.find_map(|entry| envtrack_model::apply::entry_value(entry, name))
+/// The `NAME=VALUE` string of `name` in `environ` (null if absent). Looks at
+/// the tracked entry's last position first: glibc's setenv replaces an
+/// existing variable in place, so this is usually one comparison, not a scan.
+pub fn find_in_environ(name: &[u8], tracked: Option<&table::Entry>) -> *const c_char {
+    let environ = sys::current_environ();
+    if environ.is_null() {
+        return core::ptr::null();
+    }
+    let matches = |entry: *const c_char| {
+        // SAFETY: a non-null element of the NULL-terminated environ array.
+        !entry.is_null() && envtrack_model::apply::entry_value(unsafe { c_bytes(entry) }, name).is_some()
+    };
+    if let Some(tracked) = tracked {
+        let hint = tracked.hint.load(core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: elements up to the NULL are readable; we stop at the first NULL.
+        let in_range = (0..=hint).all(|i| !unsafe { *environ.add(i) }.is_null());
+        // SAFETY: checked above that index `hint` is before the terminating NULL.
+        if in_range && matches(unsafe { *environ.add(hint) }) {
+            return unsafe { *environ.add(hint) };
+        }
+    }
+    let mut index = 0;
+    loop {
+        // SAFETY: walking the NULL-terminated array up to its NULL.
+        let entry = unsafe { *environ.add(index) };
+        if entry.is_null() {
+            return core::ptr::null();
+        }
+        if matches(entry) {
+            if let Some(tracked) = tracked {
+                tracked.hint.store(index, core::sync::atomic::Ordering::Relaxed);
+            }
+            return entry;
+        }
+        index += 1;
+    }
+}
+
+/// Records `name` as it now stands in `environ`.
+fn record_current(name: &[u8]) {
+    record(name, find_in_environ(name, table::find(name)));
 }
 
 /// # Safety
@@ -64,14 +102,9 @@ pub unsafe extern "C" fn setenv(name: *const c_char, value: *const c_char, overw
     let result = unsafe { real(name, value, overwrite) };
     if result == 0 {
         let saved = sys::errno();
-        // SAFETY: setenv succeeded, so both are valid NUL-terminated strings.
-        let name = unsafe { c_bytes(name) };
-        if overwrite != 0 {
-            // SAFETY: as above.
-            record(name, Some(unsafe { c_bytes(value) }));
-        } else {
-            record(name, current_value(name));
-        }
+        // SAFETY: setenv succeeded, so name is a valid NUL-terminated string. Whatever
+        // `overwrite` decided, the variable now stands in environ.
+        record_current(unsafe { c_bytes(name) });
         sys::set_errno(saved);
     }
     result
@@ -90,7 +123,7 @@ pub unsafe extern "C" fn unsetenv(name: *const c_char) -> c_int {
     if result == 0 {
         let saved = sys::errno();
         // SAFETY: unsetenv succeeded, so name is a valid NUL-terminated string.
-        record(unsafe { c_bytes(name) }, None);
+        record(unsafe { c_bytes(name) }, core::ptr::null());
         sys::set_errno(saved);
     }
     result
@@ -111,8 +144,9 @@ pub unsafe extern "C" fn putenv(string: *mut c_char) -> c_int {
         // SAFETY: putenv succeeded, so string is a valid NUL-terminated string.
         let entry = unsafe { c_bytes(string) };
         match sys::split_entry(entry) {
-            Some((name, value)) => record(name, Some(value)),
-            None => record(entry, None),
+            // putenv puts the caller's own string into the environment.
+            Some((name, _)) => record(name, string),
+            None => record(entry, core::ptr::null()),
         }
         sys::set_errno(saved);
     }
@@ -133,10 +167,10 @@ pub unsafe extern "C" fn clearenv() -> c_int {
         let saved = sys::errno();
         if let Some(loaded) = loaded::get() {
             for name in loaded.inherited.names() {
-                record(name, None);
+                record(name, core::ptr::null());
             }
             for index in 0..table::len() {
-                record(table::entry(index).name, None);
+                record(table::entry(index).name, core::ptr::null());
             }
         }
         sys::set_errno(saved);

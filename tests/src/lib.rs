@@ -1,10 +1,14 @@
-//! Helpers for the end-to-end tests: where the built artifacts are, and
-//! running programs with an exact environment.
+//! Helpers for the end-to-end tests: where the built artifacts are, compiling
+//! the C test programs, and running programs with an exact environment.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use envtrack_model::codec::{Reader, Record};
+use envtrack_model::Change;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -32,6 +36,41 @@ pub fn injector() -> PathBuf {
     artifact("envtrack-inject")
 }
 
+/// A scratch directory for one test, emptied first.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = workspace().join("target/e2e").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+static COMPILING: Mutex<()> = Mutex::new(());
+
+/// Compiles `tests/programs/NAME.c` (once per run) and returns the program.
+/// `shared` builds a shared library instead.
+pub fn c_program(name: &str, shared: bool) -> PathBuf {
+    let _guard = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
+    let source = workspace().join("tests/programs").join(format!("{name}.c"));
+    let dir = workspace().join("target/e2e/bin");
+    std::fs::create_dir_all(&dir).expect("create target/e2e/bin");
+    let output = dir.join(if shared { format!("lib{name}.so") } else { name.to_string() });
+    let fresh = |o: &Path| {
+        let built = std::fs::metadata(o).and_then(|m| m.modified());
+        let changed = std::fs::metadata(&source).and_then(|m| m.modified());
+        matches!((built, changed), (Ok(b), Ok(c)) if b >= c)
+    };
+    if !fresh(&output) {
+        let mut cc = Command::new("cc");
+        cc.args(["-O1", "-g", "-Wall", "-o"]).arg(&output).arg(&source).arg("-lpthread").arg("-ldl");
+        if shared {
+            cc.args(["-shared", "-fPIC"]);
+        }
+        let out = cc.output().expect("run cc");
+        assert!(out.status.success(), "cc {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    output
+}
+
 /// A command with exactly the environment `entries` (`NAME=VALUE` bytes).
 pub fn command_with_env<I, E>(program: impl AsRef<OsStr>, entries: I) -> Command
 where
@@ -48,17 +87,67 @@ where
     command
 }
 
-/// Runs and returns the output, failing the test with stderr if it cannot start.
+/// A clean environment with the library preloaded, plus `extra` entries.
+pub fn tracked_env(extra: &[&str]) -> Vec<Vec<u8>> {
+    let mut env = vec![b"PATH=/usr/local/bin:/usr/bin:/bin".to_vec(), b"HOME=/root".to_vec()];
+    let mut preload = b"LD_PRELOAD=".to_vec();
+    preload.extend_from_slice(library().as_os_str().as_bytes());
+    env.push(preload);
+    env.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
+    env
+}
+
+/// Runs and returns the output, failing the test if it cannot start.
 pub fn output(command: &mut Command) -> Output {
     command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
 }
 
-/// The `NAME=VALUE` lines of `env -0` output.
+/// Runs, asserting success, and returns the output.
+pub fn success(command: &mut Command) -> Output {
+    let out = output(command);
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The `NAME=VALUE` entries of `env -0` output.
 pub fn env0_entries(stdout: &[u8]) -> Vec<Vec<u8>> {
     stdout.split(|&b| b == 0).filter(|e| !e.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
-/// The value of `name` among `env -0` output entries (first occurrence).
+/// The value of `name` among `env -0` entries (first occurrence).
 pub fn env0_get<'a>(entries: &'a [Vec<u8>], name: &str) -> Option<&'a [u8]> {
     entries.iter().find_map(|e| envtrack_model::apply::entry_value(e, name.as_bytes()))
+}
+
+/// How many entries `name` has.
+pub fn env0_count(entries: &[Vec<u8>], name: &str) -> usize {
+    entries.iter().filter(|e| envtrack_model::apply::entry_value(e, name.as_bytes()).is_some()).count()
+}
+
+/// The tracked changes in an `ENVTRACK_STATE` value, by name (inline states only).
+pub fn tracked_changes(state: &[u8]) -> Vec<(String, Change)> {
+    Reader::new(state)
+        .expect("an ET1 state")
+        .filter_map(|record| match record.expect("a well-formed state") {
+            Record::Tracked { name, change } => Some((String::from_utf8_lossy(name).into_owned(), change)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The change the state records for `name`.
+pub fn change_in(entries: &[Vec<u8>], name: &str) -> Option<Change> {
+    let state = env0_get(entries, "ENVTRACK_STATE").expect("the child has ENVTRACK_STATE");
+    tracked_changes(state).into_iter().find(|(n, _)| n == name).map(|(_, c)| c)
+}
+
+/// Lines of stderr that come from envtrack.
+pub fn envtrack_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr).lines().filter(|l| l.starts_with("envtrack:")).map(str::to_string).collect()
 }

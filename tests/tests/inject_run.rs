@@ -74,7 +74,8 @@ fn a_directive_file_with_an_unknown_op_names_the_field() {
     let out = output(&mut command);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("job[1].op: unknown operation \"prepnd\""), "{stderr}");
+    assert!(stderr.contains("job[1].op (line 1, column "), "{stderr}");
+    assert!(stderr.contains("unknown operation \"prepnd\""), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

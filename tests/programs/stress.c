@@ -1,0 +1,75 @@
+/* Four threads loop setenv/unsetenv while other threads start children
+ * through fork+exec and posix_spawn. Each child (check_child) checks that
+ * it got a consistent tracked set. Prints "launches failures". */
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static volatile int stop;
+static int launches_per_thread;
+static const char *checker;
+
+static void *churn(void *arg) {
+    long id = (long)arg;
+    char name[32], value[32];
+    unsigned n = 0;
+    while (!stop) {
+        snprintf(name, sizeof name, "CHURN_%ld_%u", id, n % 16);
+        snprintf(value, sizeof value, "v%u", n % 3);
+        if (n % 5 == 4) unsetenv(name); else setenv(name, value, 1);
+        n++;
+    }
+    return NULL;
+}
+
+static int run_one(int how) {
+    char *args[] = {"check_child", NULL};
+    pid_t pid;
+    if (how == 0) {
+        if (posix_spawn(&pid, checker, NULL, NULL, args, environ) != 0) return 1;
+    } else {
+        pid = fork();
+        if (pid == 0) {
+            execv(checker, args);
+            _exit(127);
+        }
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) return 1;
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int failures;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *launch(void *arg) {
+    long how = (long)arg;
+    for (int i = 0; i < launches_per_thread; i++) {
+        if (run_one(how)) {
+            pthread_mutex_lock(&lock);
+            failures++;
+            pthread_mutex_unlock(&lock);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    checker = argv[1];
+    launches_per_thread = atoi(argv[2]);
+    setenv("STABLE", "yes", 1);
+    pthread_t churners[4], launchers[2];
+    for (long i = 0; i < 4; i++) pthread_create(&churners[i], NULL, churn, (void *)i);
+    for (long i = 0; i < 2; i++) pthread_create(&launchers[i], NULL, launch, (void *)i);
+    for (int i = 0; i < 2; i++) pthread_join(launchers[i], NULL);
+    stop = 1;
+    for (int i = 0; i < 4; i++) pthread_join(churners[i], NULL);
+    printf("%d %d\n", 2 * launches_per_thread, failures);
+    return 0;
+}
