@@ -6,6 +6,7 @@
 # the median.
 
 set -euo pipefail
+shopt -s inherit_errexit # and inside $(…)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -85,6 +86,14 @@ cg() {
         tail -n 20 "$log" >&2
         return 1
     fi
+    # A preload that failed to load would measure as free: require that the
+    # profile names it among the objects that ran code (ob=, or cob= for a
+    # callee's object; either may be the first to name it).
+    if [[ -n $preload ]] && ! awk -v want=" $BIN/$preload" \
+        '/^c?ob=/ && substr($0, length($0) - length(want) + 1) == want {found = 1} END {exit !found}' "$out"; then
+        fail "$name: $preload did not load into $program (see $log)"
+        return 1
+    fi
     # The totals: line (summary: in older formats) holds the collected events.
     awk '/^totals:/ {t = $2} /^summary:/ {s = $2} END {if (t != "") print t; else if (s != "") print s; else exit 1}' "$out"
 }
@@ -104,7 +113,9 @@ cg_median() {
     min=$(head -n 1 <<<"$sorted")
     max=$(tail -n 1 <<<"$sorted")
     median=$(sed -n "$(((BENCH_RUNS + 1) / 2))p" <<<"$sorted")
-    if [[ $min != "$max" ]]; then note "  $name: runs differ: $(tr '\n' ' ' <<<"$sorted")(median $median)"; fi
+    if [[ $min != "$max" ]]; then # (to stderr: stdout is the caller's value)
+        printf '  %s: runs differ: %s(median %s)\n' "$name" "$(tr '\n' ' ' <<<"$sorted")" "$median" >&2
+    fi
     echo "$median"
 }
 

@@ -65,8 +65,8 @@ row load "load: libenvtrack / baseline added" "$(printf '%.2f' "$ratio")" "<= 1.
 so=$BIN/libenvtrack.so
 note ""
 note "ldd libenvtrack.so:"
-ldd "$so" | sed 's/^/  /'
-needed=$(ldd "$so" | awk '$1 !~ /^(linux-vdso|\/lib.*\/ld-linux)/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
+ldd "$so" | sed 's/^[[:space:]]*/  /'
+needed=$(ldd "$so" | awk '$1 !~ /^linux-(vdso|gate)/ && $1 !~ /ld-linux/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
 row load "ldd libenvtrack.so" "${needed:-none}" "libc.so.6" "$([[ $needed == libc.so.6 ]] && echo PASS || echo FAIL)"
 
 # Size after strip: what the release build should already be (it links with

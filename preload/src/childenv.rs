@@ -611,12 +611,19 @@ impl Drop for EnvironSnapshot {
 /// Sizes, then fills; again when the inputs changed between the passes.
 fn build_into(builder: &Builder<'_>, stack: &mut [u8]) -> Option<Built> {
     let (loaded, request) = (builder.loaded, builder.request);
-    for _attempt in 0..4 {
+    for attempt in 0..4 {
         let mut out = Out::Sizing(Sizes::default());
         builder.build(&mut out).ok()?;
         let Out::Sizing(mut sizes) = out else { return None };
-        // Room for a few tracked changes made by other threads between the passes.
-        sizes.state += STATE_PREFIX.len() + MAGIC.len() + loaded.directive_records.len() + 1 + 256;
+        sizes.state += STATE_PREFIX.len() + MAGIC.len() + loaded.directive_records.len() + 1;
+        // Other threads may change tracked variables between the passes; each
+        // retry leaves more room for that (x1, x2, x4, x8, plus a margin).
+        let factor = 1usize << attempt;
+        let margin = 256 << (2 * attempt);
+        sizes.entries = sizes.entries * factor + (factor - 1) * 16;
+        sizes.strings = sizes.strings * factor + margin;
+        sizes.state = sizes.state * factor + margin;
+        sizes.scratch = sizes.scratch * factor + margin;
         if let Some(route) = &request.route {
             sizes.argv = argc(route.argv).max(1) + 3;
         }

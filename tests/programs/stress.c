@@ -31,7 +31,11 @@ static int run_one(int how) {
     char *args[] = {"check_child", NULL};
     pid_t pid;
     if (how == 0) {
-        if (posix_spawn(&pid, checker, NULL, NULL, args, environ) != 0) return 1;
+        int r = posix_spawn(&pid, checker, NULL, NULL, args, environ);
+        if (r != 0) {
+            fprintf(stderr, "posix_spawn failed: %d\n", r);
+            return 1;
+        }
     } else {
         pid = fork();
         if (pid == 0) {
@@ -40,8 +44,13 @@ static int run_one(int how) {
         }
     }
     int status;
-    if (waitpid(pid, &status, 0) != pid) return 1;
-    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (waitpid(pid, &status, 0) != pid) {
+        fprintf(stderr, "waitpid failed\n");
+        return 1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    fprintf(stderr, "%s child: status %#x\n", how == 0 ? "posix_spawn" : "fork+execv", status);
+    return 1;
 }
 
 static int failures;
