@@ -5,11 +5,15 @@ use std::path::PathBuf;
 
 fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    for file in ["src/shim.c", "exports.map", "no-unwind-tables.ld"] {
+    for file in ["src/shim.c", "src/lazy_libc.c", "exports.map", "no-unwind-tables.ld"] {
         println!("cargo:rerun-if-changed={file}");
     }
     cc::Build::new()
         .file("src/shim.c")
+        .file("src/lazy_libc.c")
+        // The memory primitives in lazy_libc.c must not become calls to themselves.
+        .flag("-fno-builtin")
+        .flag("-fno-tree-loop-distribute-patterns")
         .flag("-fno-stack-protector")
         .flag("-fno-asynchronous-unwind-tables")
         .opt_level_str("s")
@@ -21,6 +25,9 @@ fn main() {
     for symbol in ["execl", "execlp", "execle"] {
         link(format!("-Wl,--undefined={symbol}"));
     }
+    // Lazy binding, as a C library gets by default: binding all of libc's
+    // symbols at load (rustc's default -z now) was most of the load cost.
+    link("-Wl,-z,lazy".into());
     link("-Wl,-z,noseparate-code".into());
     link("-Wl,--no-eh-frame-hdr".into());
     link("-Wl,--hash-style=gnu".into());

@@ -7,51 +7,74 @@ use core::fmt;
 /// not know the variable.
 pub const DEFAULT_SEPARATOR: u8 = b':';
 
-/// Variables known to hold lists, each `NAME` and its one-byte separator,
-/// one per line. (One string rather than a table of string slices: a table
-/// costs `libenvtrack.so` a pointer and a relocation per name.)
-pub const BUILTIN_LISTS: &str = "\
-PATH:
-LD_LIBRARY_PATH:
-LD_PRELOAD:
-LD_AUDIT:
-LIBRARY_PATH:
-CPATH:
-C_INCLUDE_PATH:
-CPLUS_INCLUDE_PATH:
-OBJC_INCLUDE_PATH:
-PKG_CONFIG_PATH:
-CMAKE_PREFIX_PATH:
-CMAKE_MODULE_PATH:
-ACLOCAL_PATH:
-PYTHONPATH:
-PERL5LIB:
-PERLLIB:
-RUBYLIB:
-GEM_PATH:
-NODE_PATH:
-CLASSPATH:
-JULIA_LOAD_PATH:
-R_LIBS:
-R_LIBS_USER:
-MANPATH:
-INFOPATH:
-XDG_DATA_DIRS:
-XDG_CONFIG_DIRS:
-MODULEPATH:
-GI_TYPELIB_PATH:
-GST_PLUGIN_PATH:
-QT_PLUGIN_PATH:
-TCLLIBPATH 
-OMPI_MCA_mca_base_env_list;
-";
+/// The longest built-in list variable name.
+const NAME_CAPACITY: usize = 27;
+
+/// A built-in list variable: its name, padded in place (no pointer, so the
+/// table costs `libenvtrack.so` no relocation), and its separator.
+#[derive(Clone, Copy)]
+pub struct BuiltinList {
+    name: [u8; NAME_CAPACITY],
+    len: u8,
+    pub sep: u8,
+}
+
+impl BuiltinList {
+    pub fn name(&self) -> &[u8] {
+        &self.name[..self.len as usize]
+    }
+}
+
+const fn list(name: &[u8], sep: u8) -> BuiltinList {
+    let mut padded = [0u8; NAME_CAPACITY];
+    let mut i = 0;
+    while i < name.len() {
+        padded[i] = name[i];
+        i += 1;
+    }
+    BuiltinList { name: padded, len: name.len() as u8, sep }
+}
+
+/// Variables known to hold lists, with their separators.
+pub const BUILTIN_LISTS: &[BuiltinList] = &[
+    list(b"PATH", b':'),
+    list(b"LD_LIBRARY_PATH", b':'),
+    list(b"LD_PRELOAD", b':'),
+    list(b"LD_AUDIT", b':'),
+    list(b"LIBRARY_PATH", b':'),
+    list(b"CPATH", b':'),
+    list(b"C_INCLUDE_PATH", b':'),
+    list(b"CPLUS_INCLUDE_PATH", b':'),
+    list(b"OBJC_INCLUDE_PATH", b':'),
+    list(b"PKG_CONFIG_PATH", b':'),
+    list(b"CMAKE_PREFIX_PATH", b':'),
+    list(b"CMAKE_MODULE_PATH", b':'),
+    list(b"ACLOCAL_PATH", b':'),
+    list(b"PYTHONPATH", b':'),
+    list(b"PERL5LIB", b':'),
+    list(b"PERLLIB", b':'),
+    list(b"RUBYLIB", b':'),
+    list(b"GEM_PATH", b':'),
+    list(b"NODE_PATH", b':'),
+    list(b"CLASSPATH", b':'),
+    list(b"JULIA_LOAD_PATH", b':'),
+    list(b"R_LIBS", b':'),
+    list(b"R_LIBS_USER", b':'),
+    list(b"MANPATH", b':'),
+    list(b"INFOPATH", b':'),
+    list(b"XDG_DATA_DIRS", b':'),
+    list(b"XDG_CONFIG_DIRS", b':'),
+    list(b"MODULEPATH", b':'),
+    list(b"GI_TYPELIB_PATH", b':'),
+    list(b"GST_PLUGIN_PATH", b':'),
+    list(b"QT_PLUGIN_PATH", b':'),
+    list(b"TCLLIBPATH", b' '),
+    list(b"OMPI_MCA_mca_base_env_list", b';'),
+];
 
 /// The built-in list variables and their separators.
 pub fn builtin_lists() -> impl Iterator<Item = (&'static [u8], u8)> {
-    BUILTIN_LISTS.as_bytes().split(|&b| b == b'\n').filter_map(|line| match line {
-        [name @ .., sep] if !name.is_empty() => Some((name, *sep)),
-        _ => None,
-    })
+    BUILTIN_LISTS.iter().map(|l| (l.name(), l.sep))
 }
 
 /// The list variables envtrack knows: the built-in ones, plus any added by
@@ -83,12 +106,9 @@ impl Registry {
 
     /// The separator of `name` if it is a list variable.
     pub fn separator(&self, name: &[u8]) -> Option<u8> {
-        self.added
-            .iter()
-            .rev()
-            .find(|(n, _)| n.as_slice() == name)
-            .map(|&(_, sep)| sep)
-            .or_else(|| builtin_lists().find(|&(n, _)| n == name).map(|(_, sep)| sep))
+        self.added.iter().rev().find(|(n, _)| n.as_slice() == name).map(|&(_, sep)| sep).or_else(|| {
+            BUILTIN_LISTS.iter().find(|l| usize::from(l.len) == name.len() && l.name() == name).map(|l| l.sep)
+        })
     }
 
     /// The separator to use for a list directive on `name` given none.

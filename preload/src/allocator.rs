@@ -1,6 +1,7 @@
 //! The global allocator: libc's malloc. Only code that runs outside the exec
 //! path (the constructor and the setenv-family hooks) allocates.
 
+use crate::lazy;
 use core::alloc::{GlobalAlloc, Layout};
 
 struct LibcMalloc;
@@ -11,11 +12,11 @@ unsafe impl GlobalAlloc for LibcMalloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.align() <= 16 {
             // SAFETY: malloc accepts any size; a null result is reported as failure.
-            unsafe { libc::malloc(layout.size()).cast() }
+            unsafe { lazy::malloc(layout.size()).cast() }
         } else {
             let mut out = core::ptr::null_mut();
             // SAFETY: the alignment is a power of two and a multiple of the pointer size.
-            let status = unsafe { libc::posix_memalign(&mut out, layout.align(), layout.size()) };
+            let status = unsafe { lazy::posix_memalign(&mut out, layout.align(), layout.size()) };
             if status == 0 {
                 out.cast()
             } else {
@@ -26,13 +27,13 @@ unsafe impl GlobalAlloc for LibcMalloc {
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
         // SAFETY: ptr came from malloc or posix_memalign above.
-        unsafe { libc::free(ptr.cast()) }
+        unsafe { lazy::free(ptr.cast()) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if layout.align() <= 16 {
             // SAFETY: ptr came from malloc; realloc keeps malloc's alignment.
-            unsafe { libc::realloc(ptr.cast(), new_size).cast() }
+            unsafe { lazy::realloc(ptr.cast(), new_size).cast() }
         } else {
             // SAFETY: new_size is non-zero and, rounded to the alignment, fits (GlobalAlloc's contract).
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };

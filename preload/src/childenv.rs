@@ -17,6 +17,7 @@
 //! variables the caller dropped, one `LD_PRELOAD` with this library first,
 //! and one `ENVTRACK_STATE` describing the child's tracked changes.
 
+use crate::lazy;
 use core::ffi::c_char;
 use core::mem::size_of;
 
@@ -67,10 +68,17 @@ pub struct Request {
 /// A routed exec: `envtrack-inject -- PROGRAM ARGS…`.
 #[derive(Clone, Copy)]
 pub struct Route {
-    pub injector: *const c_char,
+    /// The injector's NUL-terminated path.
+    pub injector: [u8; 1024],
     pub program: *const c_char,
     /// The caller's argv (argv[0] is replaced by `program`).
     pub argv: *const *const c_char,
+}
+
+impl Route {
+    pub fn injector_path(&self) -> *const c_char {
+        self.injector.as_ptr().cast()
+    }
 }
 
 /// Region sizes found by the sizing pass.
@@ -162,6 +170,8 @@ struct Builder<'a> {
     /// A snapshot of `environ` taken once, so both passes see the same one
     /// while other threads call setenv.
     environ: *const *const c_char,
+    /// A snapshot of libc's own array, when the program replaced `environ`.
+    last_environ: *const *const c_char,
     /// Which tracked entries this pass emitted: a bit per table entry, in
     /// memory of this build alone (other threads build at the same time).
     emitted: Emitted,
@@ -206,7 +216,7 @@ impl Builder<'_> {
     }
 
     fn target_index(&self, name: &[u8]) -> Option<usize> {
-        self.loaded.targets.iter().take(MAX_TARGETS).position(|t| *t == name)
+        self.loaded.target_index(name).filter(|&j| j < MAX_TARGETS)
     }
 
     fn directives_for<'d>(&'d self, name: &'d [u8]) -> impl Iterator<Item = &'d Directive> + 'd {
@@ -311,7 +321,7 @@ impl Builder<'_> {
     fn build(&self, out: &mut Out<'_>) -> Result<(), Full> {
         self.emitted.clear();
         let mode = self.request.mode;
-        let targets = if mode == Mode::Off { 1 } else { self.loaded.targets.len().min(MAX_TARGETS) };
+        let targets = if mode == Mode::Off { 1 } else { self.loaded.target_count().min(MAX_TARGETS) };
         // The value each directed variable starts from: the first occurrence (as getenv
         // sees it), or for LD_PRELOAD the last (as ld.so sees it).
         let mut chosen: [Option<&[u8]>; MAX_TARGETS] = [None; MAX_TARGETS];
@@ -357,30 +367,33 @@ impl Builder<'_> {
         if mode == Mode::Off {
             return Ok(());
         }
-        // Tracked variables the caller left out come back with their current value.
-        if !self.request.envp_is_environ {
-            // SAFETY: our NULL-terminated snapshot of environ.
-            for entry in unsafe { CStrArray::new(self.environ) } {
-                let Some((name, value)) = sys::split_entry(entry) else { continue };
-                let Some((index, tracked)) = table::find_numbered(name) else { continue };
-                if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_entry(name) {
-                    continue;
-                }
-                if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
-                    if !emitted[j] && chosen[j].is_none() {
-                        chosen[j] = Some(value);
-                    }
-                    continue;
-                }
-                if self.emitted.mark(index) {
-                    continue;
-                }
-                self.record_change(out, name, Some(value))?;
-                self.pass_entry(out, entry, name, value)?;
-            }
+        // Tracked variables the caller left out come back with their current value:
+        // from environ, or from libc's array if the program replaced environ since.
+        let mut sources = [self.environ, self.last_environ];
+        if self.request.envp_is_environ {
+            sources[0] = core::ptr::null();
         }
-        // Tracked variables neither the caller nor environ has (environ replaced, as by
-        // `env -i` or Rust's env_clear): their value as last set, or as inherited.
+        // SAFETY: each source is null, our snapshot of environ, or libc's own NULL-terminated
+        // array (libc frees none of its strings).
+        for entry in sources.iter().flat_map(|&source| unsafe { CStrArray::new(source) }) {
+            let Some((name, value)) = sys::split_entry(entry) else { continue };
+            let Some((index, tracked)) = table::find_numbered(name) else { continue };
+            if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_entry(name) {
+                continue;
+            }
+            if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
+                if !emitted[j] && chosen[j].is_none() {
+                    chosen[j] = Some(value);
+                }
+                continue;
+            }
+            if self.emitted.mark(index) {
+                continue;
+            }
+            self.record_change(out, name, Some(value))?;
+            self.pass_entry(out, entry, name, value)?;
+        }
+        // Tracked variables none of those has (`env -i` dropped them): their inherited value.
         for index in 0..table::len() {
             let tracked = table::entry(index);
             if matches!(tracked.change(), None | Some(Change::Unset))
@@ -389,7 +402,7 @@ impl Builder<'_> {
             {
                 continue;
             }
-            let Some(value) = tracked.value().or_else(|| self.loaded.inherited.get(tracked.name)) else { continue };
+            let Some(value) = self.loaded.inherited.get(tracked.name) else { continue };
             self.emitted.mark(index);
             self.record_change(out, tracked.name, Some(value))?;
             self.emit_pair(out, tracked.name, value)?;
@@ -397,7 +410,7 @@ impl Builder<'_> {
         // Directed variables the caller's environment did not have.
         for j in 0..targets {
             if !emitted[j] {
-                let name = self.loaded.targets[j];
+                let name = self.loaded.target_name(j);
                 self.record_change(out, name, chosen[j])?;
                 self.directed_entry(out, name, chosen[j])?;
             }
@@ -503,13 +516,15 @@ fn argc(argv: *const *const c_char) -> usize {
 /// mapping. None when it cannot be built; the caller then execs with its own
 /// arguments.
 pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<Built> {
-    let mut small = [core::ptr::null(); 256];
+    let mut small = [core::ptr::null(); 320];
     let mut small_bits = [0u8; 256];
-    let snapshot = EnvironSnapshot::take(&mut small)?;
-    let envp = if request.envp_is_environ { snapshot.pointers } else { request.envp };
+    let snapshot = EnvironSnapshot::take(&mut small, request.envp)?;
+    // libc's array passed as envp (even one replaced since) means "the environment".
+    let envp = if request.envp_is_environ || snapshot.envp_is_libc { snapshot.pointers } else { request.envp };
     let bitmap = Bitmap::new(&mut small_bits, table::len())?;
     let emitted = Emitted { bits: bitmap.bits, capacity: bitmap.capacity };
-    build_into(&Builder { loaded, request, envp, environ: snapshot.pointers, emitted }, stack)
+    let last_environ = snapshot.last;
+    build_into(&Builder { loaded, request, envp, environ: snapshot.pointers, last_environ, emitted }, stack)
 }
 
 /// Memory for an [`Emitted`] bitmap: on the stack when small, else mapped.
@@ -548,62 +563,78 @@ impl Drop for Bitmap {
     }
 }
 
-/// The pointers of `environ` copied once (the strings themselves are never
-/// freed by libc). On the stack when small, else in a mapping of our own.
+/// The pointers of `environ` (and of libc's own array, if the program
+/// replaced `environ` since the last setenv) copied once, under the
+/// environment lock, so that no concurrent setenv frees an array while we
+/// read it. The strings themselves libc never frees. On the stack when small,
+/// else in a mapping of our own.
 struct EnvironSnapshot {
+    /// The copy of `environ`, NULL-terminated.
     pointers: *const *const c_char,
-    mapping: *mut libc::c_void,
+    /// Whether the caller's envp is libc's array, current or replaced (see
+    /// `track::is_retired`), decided under the lock: then the copy is used,
+    /// never the array another thread's setenv may free.
+    envp_is_libc: bool,
+    /// The copy of libc's array when it is not `environ`, NULL-terminated; else null.
+    last: *const *const c_char,
+    mapping: *mut u8,
     mapping_len: usize,
 }
 
 impl EnvironSnapshot {
-    fn take(small: &mut [*const c_char]) -> Option<EnvironSnapshot> {
+    fn take(small: &mut [*const c_char], envp: *const *const c_char) -> Option<EnvironSnapshot> {
+        // Without the lock (a holder that never finishes), copy anyway: as libc's execv would.
+        let guard = table::WriteGuard::acquire_within(100_000);
         let live = sys::current_environ();
-        // SAFETY: environ is null or the process's NULL-terminated environment array.
-        let count = unsafe { CStrArray::new(live) }.count();
-        let (target, mapping, mapping_len) = if count < small.len() {
+        let envp_is_libc = !envp.is_null() && (envp == live || crate::track::is_retired(envp));
+        let last = crate::track::LAST_ENVIRON.load(core::sync::atomic::Ordering::Acquire).cast_const();
+        let last = if last == live || guard.is_none() { core::ptr::null() } else { last };
+        // SAFETY: each is null or a NULL-terminated array nobody frees while we hold the lock.
+        let (live_count, last_count) = unsafe { (CStrArray::new(live).count(), CStrArray::new(last).count()) };
+        let needed = live_count + 1 + last_count + 1;
+        let (target, mapping, mapping_len) = if needed <= small.len() {
             (small.as_mut_ptr(), core::ptr::null_mut(), 0)
         } else {
-            let len = (count + 1) * ALIGN;
-            // SAFETY: an anonymous private mapping; checked for failure below.
-            let mapping = unsafe {
-                libc::mmap(
-                    core::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if mapping == libc::MAP_FAILED {
-                return None;
-            }
-            (mapping.cast::<*const c_char>(), mapping, len)
+            let len = needed * ALIGN;
+            (sys::map(len)?.cast::<*const c_char>(), core::ptr::null_mut::<u8>(), len)
         };
-        let mut index = 0;
-        while index < count && !live.is_null() {
-            // SAFETY: index < count, within the array counted above (a concurrent setenv that
-            // shrinks it is libc's own race; we stop at the first NULL).
-            let entry = unsafe { *live.add(index) };
-            if entry.is_null() {
-                break;
-            }
-            // SAFETY: index < count < the target's capacity.
-            unsafe { *target.add(index) = entry };
-            index += 1;
+        let mapping = if mapping_len > 0 { target.cast::<u8>() } else { mapping };
+        // SAFETY: `target` holds `needed` pointers; each copy writes count + 1 of them.
+        unsafe {
+            copy_pointers(live, live_count, target);
+            copy_pointers(last, last_count, target.add(live_count + 1));
         }
-        // SAFETY: index <= count, and the target holds count + 1 pointers.
-        unsafe { *target.add(index) = core::ptr::null() };
-        Some(EnvironSnapshot { pointers: target, mapping, mapping_len })
+        drop(guard);
+        let last = if last.is_null() { core::ptr::null() } else { target.wrapping_add(live_count + 1).cast_const() };
+        Some(EnvironSnapshot { pointers: target, envp_is_libc, last, mapping, mapping_len })
     }
+}
+
+/// Copies at most `count` pointers of the NULL-terminated `source` to
+/// `target`, then a NULL.
+///
+/// # Safety
+/// `target` must hold `count + 1` pointers; `source` null or NULL-terminated.
+unsafe fn copy_pointers(source: *const *const c_char, count: usize, target: *mut *const c_char) {
+    let mut index = 0;
+    while index < count && !source.is_null() {
+        // SAFETY: index < count, within the array counted under the lock.
+        let entry = unsafe { *source.add(index) };
+        if entry.is_null() {
+            break;
+        }
+        // SAFETY: index < count < the target's capacity.
+        unsafe { *target.add(index) = entry };
+        index += 1;
+    }
+    // SAFETY: index <= count.
+    unsafe { *target.add(index) = core::ptr::null() };
 }
 
 impl Drop for EnvironSnapshot {
     fn drop(&mut self) {
         if !self.mapping.is_null() {
-            // SAFETY: our own mapping, no longer used.
-            unsafe { libc::munmap(self.mapping, self.mapping_len) };
+            sys::unmap(self.mapping, self.mapping_len);
         }
     }
 }
@@ -741,7 +772,7 @@ unsafe fn fill(
             at += 1;
             Ok(())
         };
-        push(route.injector)?;
+        push(route.injector_path())?;
         push(c"--".as_ptr())?;
         push(route.program)?;
         let mut index = 0;
@@ -774,7 +805,7 @@ fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) ->
     let path_len = path.len();
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: spill holds a NUL-terminated path.
-    let fd = unsafe { libc::open(built.spill.as_ptr().cast(), flags, 0o600) };
+    let fd = unsafe { lazy::open(built.spill.as_ptr().cast(), flags, 0o600) };
     if fd < 0 {
         sys::warn(&[b"cannot write the snapshot file ", built.spill.get(..path_len - 1).unwrap_or_default()]);
         return Err(Full);
@@ -785,20 +816,20 @@ fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) ->
     while written < body.len() {
         let rest = body.get(written..).unwrap_or_default();
         // SAFETY: writing our own buffer to the fd we opened.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        let n = unsafe { lazy::write(fd, rest.as_ptr().cast(), rest.len()) };
         if n < 0 && sys::errno() == libc::EINTR {
             continue;
         }
         if n <= 0 {
             // SAFETY: closing the fd we opened.
-            unsafe { libc::close(fd) };
+            unsafe { lazy::close(fd) };
             built.release_spill();
             return Err(Full);
         }
         written += n as usize;
     }
     // SAFETY: closing the fd we opened.
-    unsafe { libc::close(fd) };
+    unsafe { lazy::close(fd) };
     state.truncate(STATE_PREFIX.len());
     state.put_byte(b'@')?;
     state.put(built.spill.get(..path_len - 1).unwrap_or_default())
@@ -809,7 +840,7 @@ impl Built {
     pub fn release_spill(&mut self) {
         if self.spill_len > 0 {
             // SAFETY: spill holds a NUL-terminated path we created.
-            unsafe { libc::unlink(self.spill.as_ptr().cast()) };
+            unsafe { lazy::unlink(self.spill.as_ptr().cast()) };
             self.spill_len = 0;
         }
     }

@@ -165,7 +165,7 @@ unsafe fn exec_tracked(exec: Exec, argv: *const *const c_char, envp: *const *con
     sys::set_errno(saved);
     let result = match &request.route {
         // SAFETY: our built argv and envp, NULL-terminated; the injector path is NUL-terminated.
-        Some(route) => unsafe { execve_real(route.injector, built.argv, built.envp) },
+        Some(route) => unsafe { execve_real(route.injector_path(), built.argv, built.envp) },
         // SAFETY: as above.
         None => unsafe { exec.call_with(argv, built.envp) },
     };

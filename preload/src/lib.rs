@@ -26,11 +26,13 @@ extern crate alloc;
 mod allocator;
 mod childenv;
 mod exec;
+mod lazy;
 mod loaded;
 mod real;
 mod route;
 mod shell;
 mod spawn;
+mod symbols;
 mod sys;
 mod table;
 mod track;
@@ -38,7 +40,7 @@ mod track;
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: abort never returns and is async-signal-safe.
-    unsafe { libc::abort() }
+    unsafe { lazy::abort() }
 }
 
 /// In a fork child, the writer lock's holder (another parent thread) is gone.

@@ -2,6 +2,7 @@
 //! snapshot, the directive file, and a copy of the inherited environment.
 //! Immutable once published, so the exec path reads it freely.
 
+use crate::lazy;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_char;
@@ -22,20 +23,22 @@ pub enum Autowrap {
 }
 
 pub struct Loaded {
-    /// This library's path, NUL-terminated.
+    /// This library's path.
     pub library: &'static [u8],
-    /// `envtrack-inject`'s path, NUL-terminated.
-    pub injector: &'static [u8],
+    /// `envtrack-inject`'s path from ENVTRACK_INJECT, NUL-terminated; else
+    /// the one next to the library is used (see [`Loaded::injector_path`]).
+    pub injector: Option<&'static [u8]>,
     pub registry: Registry,
     /// Inherited and configured directives, both levels.
     pub directives: DirectiveSet,
     /// The same directives as snapshot records, copied into every child's state.
     pub directive_records: Vec<u8>,
-    /// The distinct names job-level directives act on, and LD_PRELOAD.
+    /// The distinct names job-level directives act on (LD_PRELOAD is always
+    /// a target too: see [`Loaded::target_index`]).
     pub targets: Vec<&'static [u8]>,
     pub autowrap: Autowrap,
     /// envtrack's own configuration entries seen at load (`ENVTRACK_LISTS=…`),
-    /// rebuilt in a child whose caller dropped them (`env -i`).
+    /// NUL-terminated, rebuilt in a child whose caller dropped them (`env -i`).
     pub own_entries: Vec<&'static [u8]>,
     pub inherited: Inherited,
 }
@@ -50,50 +53,105 @@ pub fn get() -> Option<&'static Loaded> {
 }
 
 /// The environment this process started with: copied, because programs may
-/// overwrite the original strings (setproctitle) or drop them.
+/// overwrite the original strings (setproctitle) or drop them. The copy and
+/// its index live in one anonymous mapping, so loading allocates nothing
+/// from the heap when nothing is tracked.
 pub struct Inherited {
-    entries: Vec<&'static [u8]>,
-    /// Open addressing: slot = entry index + 1.
-    index: Vec<u32>,
+    /// The entries, each NUL-terminated, back to back.
+    storage: &'static [u8],
+    /// Open addressing over names: slot = offset of the entry in `storage` + 1.
+    index: &'static [u32],
 }
 
 impl Inherited {
-    fn copy(envp: *const *const c_char) -> Inherited {
-        // SAFETY: environ at load time is a valid NULL-terminated array.
-        let source = unsafe { CStrArray::new(envp) };
-        // Each entry is copied with its NUL, so tracked entries can point at it.
-        let total: usize = source.map(|e| e.len() + 1).sum();
-        let storage: &'static mut [u8] = Box::leak(alloc::vec![0u8; total].into_boxed_slice());
-        let mut entries = Vec::with_capacity(source.count());
-        let mut rest = storage;
-        for entry in source {
-            let (copy, tail) = rest.split_at_mut(entry.len() + 1);
-            copy[..entry.len()].copy_from_slice(entry);
-            entries.push(&copy[..entry.len()]);
-            rest = tail;
-        }
-        let capacity = (entries.len() * 2).next_power_of_two().max(16);
-        let mut index = alloc::vec![0u32; capacity];
-        for (number, entry) in entries.iter().enumerate() {
-            let Some((name, _)) = sys::split_entry(entry) else { continue };
-            if Self::lookup(&entries, &index, name).is_some() {
-                continue; // getenv sees the first of duplicates
+    /// Copies `envp`, calling `each` with every copied entry.
+    fn copy(envp: *const *const c_char, mut each: impl FnMut(&'static [u8])) -> Option<Inherited> {
+        // One pass: copy into a mapping sized for common environments, and
+        // start again in a larger one if the environment does not fit.
+        let mut capacity = 64 * 1024;
+        loop {
+            if let Some(copy) = Self::copy_into(envp, capacity, &mut each)? {
+                return Some(copy);
             }
-            let mut slot = sys::hash(name) as usize & (capacity - 1);
-            while index[slot] != 0 {
-                slot = (slot + 1) & (capacity - 1);
-            }
-            index[slot] = number as u32 + 1;
+            capacity *= 4;
         }
-        Inherited { entries, index }
     }
 
-    fn lookup_entry(entries: &[&'static [u8]], index: &[u32], name: &[u8]) -> Option<&'static [u8]> {
-        let mask = index.len() - 1;
+    /// `None` when the mapping could not be made; `Some(None)` when
+    /// `capacity` was too small (nothing was reported to `each`).
+    fn copy_into(
+        envp: *const *const c_char,
+        capacity: usize,
+        each: &mut impl FnMut(&'static [u8]),
+    ) -> Option<Option<Inherited>> {
+        let mapping = sys::map(capacity)?;
+        // SAFETY: a fresh mapping of `capacity` zeroed bytes, ours alone, never unmapped
+        // once the copy is published (readers may hold slices).
+        let all = unsafe { core::slice::from_raw_parts_mut(mapping, capacity) };
+        let mut used = 0;
+        let mut count: usize = 0;
+        // SAFETY: environ at load time is a valid NULL-terminated array.
+        for entry in unsafe { CStrArray::new(envp) } {
+            let Some(target) = all.get_mut(used..used + entry.len() + 1) else {
+                sys::unmap(mapping, capacity);
+                return Some(None);
+            };
+            target[..entry.len()].copy_from_slice(entry);
+            used += entry.len() + 1;
+            count += 1;
+        }
+        let storage_len = used.div_ceil(4) * 4;
+        let slots = (count * 2).next_power_of_two().max(16);
+        if storage_len + slots * 4 > capacity {
+            sys::unmap(mapping, capacity);
+            return Some(None);
+        }
+        let (storage, rest) = all.split_at_mut(storage_len);
+        // SAFETY: `rest` starts at a multiple of 4 from a page-aligned mapping and holds
+        // at least `slots` u32s (checked above).
+        let index = unsafe { core::slice::from_raw_parts_mut(rest.as_mut_ptr().cast::<u32>(), slots) };
+        let storage: &'static [u8] = storage;
+        let mut offset = 0;
+        while offset < used {
+            let entry = Self::entry_at(storage, offset as u32 + 1);
+            let at = offset;
+            offset += entry.len() + 1;
+            each(entry);
+            let Some((name, _)) = sys::split_entry(entry) else { continue };
+            let mut slot = sys::hash(name) as usize & (slots - 1);
+            loop {
+                match index[slot] {
+                    0 => {
+                        index[slot] = at as u32 + 1;
+                        break;
+                    }
+                    // getenv sees the first of duplicates: keep it.
+                    taken if envtrack_model::apply::entry_value(Self::entry_at(storage, taken), name).is_some() => {
+                        break
+                    }
+                    _ => slot = (slot + 1) & (slots - 1),
+                }
+            }
+        }
+        Some(Some(Inherited { storage, index }))
+    }
+
+    fn entry_at(storage: &[u8], slot_value: u32) -> &[u8] {
+        let rest = storage.get(slot_value as usize - 1..).unwrap_or_default();
+        &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
+    }
+
+    /// The `NAME=VALUE` entry for `name` when the process started, and
+    /// whether a NUL follows it in the copy (always).
+    fn entry(&self, name: &[u8]) -> Option<&'static [u8]> {
+        let mask = self.index.len() - 1;
         let mut slot = sys::hash(name) as usize & mask;
         loop {
-            let number = *index.get(slot)? as usize;
-            let entry = entries.get(number.checked_sub(1)?)?;
+            let value = *self.index.get(slot)?;
+            if value == 0 {
+                return None;
+            }
+            let entry = Self::entry_at(self.storage, value);
             if envtrack_model::apply::entry_value(entry, name).is_some() {
                 return Some(entry);
             }
@@ -101,22 +159,18 @@ impl Inherited {
         }
     }
 
-    fn lookup(entries: &[&'static [u8]], index: &[u32], name: &[u8]) -> Option<&'static [u8]> {
-        Self::lookup_entry(entries, index, name).and_then(|entry| envtrack_model::apply::entry_value(entry, name))
-    }
-
     /// The value `name` had when the process started.
     pub fn get(&self, name: &[u8]) -> Option<&'static [u8]> {
-        Self::lookup(&self.entries, &self.index, name)
+        self.entry(name).and_then(|entry| envtrack_model::apply::entry_value(entry, name))
     }
 
-    /// The NUL-terminated `NAME=VALUE` copy for `name`, or null.
-    pub fn entry_pointer(&self, name: &[u8]) -> *const c_char {
-        Self::lookup_entry(&self.entries, &self.index, name).map_or(core::ptr::null(), |e| e.as_ptr().cast())
+    /// Every inherited entry.
+    pub fn entries(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
+        self.storage.split(|&b| b == 0).filter(|e| !e.is_empty())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
-        self.entries.iter().filter_map(|e| sys::split_entry(e).map(|(name, _)| name))
+        self.entries().filter_map(|e| sys::split_entry(e).map(|(name, _)| name))
     }
 }
 
@@ -133,9 +187,49 @@ impl Loaded {
             })
     }
 
-    /// The library path without its NUL.
+    /// The library path.
     pub fn library_path(&self) -> &'static [u8] {
-        &self.library[..self.library.len() - 1]
+        self.library
+    }
+
+    /// How many directed variables a child build handles: LD_PRELOAD and
+    /// the job-level directives' names.
+    pub fn target_count(&self) -> usize {
+        1 + self.targets.len()
+    }
+
+    /// Directed variable number `j` (0 is LD_PRELOAD).
+    pub fn target_name(&self, j: usize) -> &'static [u8] {
+        match j {
+            0 => b"LD_PRELOAD",
+            _ => self.targets.get(j - 1).copied().unwrap_or_default(),
+        }
+    }
+
+    /// The number of the directed variable `name`, if it is one.
+    pub fn target_index(&self, name: &[u8]) -> Option<usize> {
+        if name == b"LD_PRELOAD" {
+            return Some(0);
+        }
+        self.targets.iter().position(|t| *t == name).map(|j| j + 1)
+    }
+
+    /// Writes `envtrack-inject`'s NUL-terminated path into `buffer`: the
+    /// configured one, else the one next to this library.
+    pub fn injector_path<'b>(&self, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+        let mut sink = envtrack_model::SliceSink::new(buffer);
+        use envtrack_model::Sink;
+        match self.injector {
+            Some(path) => sink.put(path).ok()?,
+            None => {
+                let dir_end = self.library.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1);
+                sink.put(self.library.get(..dir_end)?).ok()?;
+                sink.put(b"envtrack-inject").ok()?;
+            }
+        }
+        sink.put_byte(0).ok()?;
+        let len = sink.len();
+        Some(&buffer[..len])
     }
 }
 
@@ -144,16 +238,28 @@ pub fn is_envtrack_library(element: &[u8]) -> bool {
     element.rsplit(|&b| b == b'/').next() == Some(b"libenvtrack.so")
 }
 
-fn own_path() -> Option<&'static [u8]> {
+/// This library's path: the absolute libenvtrack.so element of LD_PRELOAD
+/// (cheap), else what the loader says.
+fn own_path(preload: Option<&'static [u8]>) -> Option<&'static [u8]> {
+    let named = preload.into_iter().flat_map(|p| p.split(|&b| b == b':' || b == b' '));
+    if let Some(path) = named.filter(|e| e.starts_with(b"/") && is_envtrack_library(e)).next_back() {
+        return Some(path);
+    }
+    let loader = crate::real::OWN_PATH.load(Ordering::Acquire);
+    // SAFETY: the loader's NUL-terminated path of this library (its link map's name),
+    // kept for as long as the library is loaded; this library never unloads.
+    let path = unsafe { sys::c_bytes(loader) };
+    if !path.is_empty() {
+        return Some(path);
+    }
     let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
     // SAFETY: dladdr fills `info` for an address inside this library (this function).
     let found = unsafe { libc::dladdr(own_path as *const libc::c_void, &mut info) };
     if found == 0 || info.dli_fname.is_null() {
         return None;
     }
-    // SAFETY: dli_fname is the loader's NUL-terminated path of this library.
-    let path = unsafe { sys::c_bytes(info.dli_fname) };
-    Some(Box::leak(nul_terminated(path).into_boxed_slice()))
+    // SAFETY: as above, the loader's own string.
+    Some(unsafe { sys::c_bytes(info.dli_fname) })
 }
 
 fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
@@ -166,7 +272,7 @@ fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
 fn read_file(path: &[u8]) -> Result<Vec<u8>, i32> {
     let path = nul_terminated(path);
     // SAFETY: path is NUL-terminated; the fd is closed below.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let fd = unsafe { lazy::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC, 0) };
     if fd < 0 {
         return Err(sys::errno());
     }
@@ -174,14 +280,14 @@ fn read_file(path: &[u8]) -> Result<Vec<u8>, i32> {
     let mut chunk = [0u8; 4096];
     loop {
         // SAFETY: reading into our stack buffer.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        let n = unsafe { lazy::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
         if n < 0 {
             let error = sys::errno();
             if error == libc::EINTR {
                 continue;
             }
             // SAFETY: closing the fd we opened.
-            unsafe { libc::close(fd) };
+            unsafe { lazy::close(fd) };
             return Err(error);
         }
         if n == 0 {
@@ -190,7 +296,7 @@ fn read_file(path: &[u8]) -> Result<Vec<u8>, i32> {
         out.extend_from_slice(&chunk[..n as usize]);
     }
     // SAFETY: closing the fd we opened.
-    unsafe { libc::close(fd) };
+    unsafe { lazy::close(fd) };
     Ok(out)
 }
 
@@ -203,24 +309,72 @@ fn warn_errno(what: &[&[u8]], error: i32) {
     sys::warn(&parts);
 }
 
+/// envtrack's own variables, found in one pass over the inherited copy.
+#[derive(Default)]
+struct OwnVariables {
+    off: bool,
+    state: Option<&'static [u8]>,
+    config: Option<&'static [u8]>,
+    lists: Option<&'static [u8]>,
+    autowrap: Option<&'static [u8]>,
+    /// ENVTRACK_INJECT's value, with the NUL that ends it in the copy.
+    inject: Option<&'static [u8]>,
+    preload: Option<&'static [u8]>,
+    /// Entries to rebuild in a child that lost them.
+    rebuilt: Vec<&'static [u8]>,
+}
+
+impl OwnVariables {
+    /// Notes `entry` if it is one of envtrack's variables or LD_PRELOAD.
+    fn see(&mut self, entry: &'static [u8]) {
+        let own = self;
+        if let Some(value) = entry.strip_prefix(b"LD_PRELOAD=") {
+            own.preload = Some(value);
+            return;
+        }
+        if !entry.starts_with(b"ENVTRACK") {
+            return;
+        }
+        let Some((name, value)) = sys::split_entry(entry) else { return };
+        let name = core::str::from_utf8(name).unwrap_or_default();
+        match name {
+            vars::ENVTRACK => own.off = vars::is_off(value),
+            vars::STATE => own.state = Some(value),
+            vars::CONFIG => own.config = Some(value),
+            vars::LISTS => own.lists = Some(value),
+            vars::AUTOWRAP => own.autowrap = Some(value),
+            vars::INJECT => {
+                // The copy keeps each entry's NUL right after it.
+                let with_nul = value.as_ptr();
+                // SAFETY: the entry is followed by its NUL inside the copy's mapping.
+                own.inject = Some(unsafe { core::slice::from_raw_parts(with_nul, value.len() + 1) });
+            }
+            _ => {}
+        }
+        if matches!(name, vars::LISTS | vars::AUTOWRAP | vars::INJECT | vars::LOG) {
+            // SAFETY: as above: the entry's NUL follows it in the copy.
+            own.rebuilt.push(unsafe { core::slice::from_raw_parts(entry.as_ptr(), entry.len() + 1) });
+        }
+    }
+}
+
+static mut STORAGE: core::mem::MaybeUninit<Loaded> = core::mem::MaybeUninit::uninit();
+
 /// The constructor's work. Returns the loaded configuration, or None when
 /// envtrack stays off in this process.
 pub fn load() -> Option<&'static Loaded> {
-    let envp = sys::current_environ();
-    // SAFETY: environ at load time is a valid NULL-terminated array.
-    let env = unsafe { CStrArray::new(envp) };
-    let var = |name: &str| env.into_iter().find_map(|e| envtrack_model::apply::entry_value(e, name.as_bytes()));
-    if var(vars::ENVTRACK).is_some_and(vars::is_off) {
+    let mut own = OwnVariables::default();
+    let inherited = Inherited::copy(sys::current_environ(), |entry| own.see(entry))?;
+    if own.off {
         return None;
     }
-    let library = own_path()?;
-    let inherited = Inherited::copy(envp);
+    let library = own_path(own.preload)?;
     // A process with an inherited state is not the root of its tree: the root
     // already read the directive file and said what was wrong with envtrack's
     // variables, so each problem is told once per tree, not once per process.
-    let is_root = var(vars::STATE).is_none();
+    let is_root = own.state.is_none();
     let mut registry = Registry::builtin();
-    if let Some(spec) = var(vars::LISTS) {
+    if let Some(spec) = own.lists {
         if let (Err(error), true) = (registry.add_spec(spec), is_root) {
             let at = sys::Decimal::new(error.position as u64);
             sys::warn(&[b"ENVTRACK_LISTS: at byte ", at.as_bytes(), b": ", error.message.as_bytes(), b"; ignored"]);
@@ -228,42 +382,11 @@ pub fn load() -> Option<&'static Loaded> {
     }
     let mut directives = DirectiveSet::default();
     let mut carried = Vec::new();
-    if let Some(state) = var(vars::STATE) {
-        load_state(state, &inherited, &mut directives, &mut carried);
+    if let Some(state) = own.state {
+        load_state(state, &mut directives, &mut carried);
     }
-    if let Some(path) = var(vars::CONFIG).filter(|_| is_root) {
-        match read_file(path) {
-            Err(error) => warn_errno(&[b"ENVTRACK_CONFIG ", path], error),
-            Ok(text) => match parse_directive_file(&text, &mut registry) {
-                Err(error) => {
-                    let line = sys::Decimal::new(error.at.line as u64);
-                    let column = sys::Decimal::new(error.at.column as u64);
-                    sys::warn(&[
-                        b"ENVTRACK_CONFIG ",
-                        path,
-                        b": ",
-                        error.path.as_bytes(),
-                        if error.path.is_empty() { b"" } else { b" " },
-                        b"(line ",
-                        line.as_bytes(),
-                        b", column ",
-                        column.as_bytes(),
-                        b"): ",
-                        error.message.as_bytes(),
-                        b"; its directives are ignored",
-                    ])
-                }
-                Ok(file) => {
-                    for level in [Level::Job, Level::App] {
-                        for directive in file.directives.level(level) {
-                            if !directives.level(level).contains(directive) {
-                                directives.level_mut(level).push(directive.clone());
-                            }
-                        }
-                    }
-                }
-            },
-        }
+    if let Some(path) = own.config.filter(|_| is_root) {
+        load_config(path, &mut registry, &mut directives);
     }
     let mut directive_records = Vec::new();
     for level in [Level::Job, Level::App] {
@@ -271,48 +394,70 @@ pub fn load() -> Option<&'static Loaded> {
             let _ = encode_record(&Record::Directive(level, directive.as_ref()), &mut directive_records);
         }
     }
-    let mut targets: Vec<&'static [u8]> = alloc::vec![b"LD_PRELOAD"];
+    let mut targets: Vec<&'static [u8]> = Vec::new();
     for directive in &directives.job {
-        if !targets.contains(&directive.name.as_slice()) {
+        if directive.name != b"LD_PRELOAD" && !targets.contains(&directive.name.as_slice()) {
             targets.push(Box::leak(directive.name.clone().into_boxed_slice()));
         }
     }
-    let autowrap = match var(vars::AUTOWRAP) {
+    let autowrap = match own.autowrap {
         None => Autowrap::Default,
         Some(b"0" | b"off" | b"") => Autowrap::Off,
         Some(list) => Autowrap::Names(list.split(|&b| b == b',').filter(|n| !n.is_empty()).collect()),
     };
-    let injector = match var(vars::INJECT) {
-        Some(path) => Box::leak(nul_terminated(path).into_boxed_slice()),
-        None => {
-            let dir_end = library.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1);
-            let mut path = library[..dir_end].to_vec();
-            path.extend_from_slice(b"envtrack-inject\0");
-            Box::leak(path.into_boxed_slice())
-        }
-    };
-    let own_entries = env
-        .filter(|e| {
-            [vars::LISTS, vars::AUTOWRAP, vars::INJECT, vars::LOG]
-                .iter()
-                .any(|name| envtrack_model::apply::entry_value(e, name.as_bytes()).is_some())
-        })
-        .map(|e| &*Box::leak(nul_terminated(e).into_boxed_slice()))
-        .collect();
-    let loaded: &'static Loaded = Box::leak(Box::new(Loaded {
+    let loaded = Loaded {
         library,
-        injector,
+        injector: own.inject,
         registry,
         directives,
         directive_records,
         targets,
         autowrap,
-        own_entries,
+        own_entries: own.rebuilt,
         inherited,
-    }));
+    };
+    // SAFETY: the constructor runs once, before any other thread can exist or read STORAGE;
+    // readers only see it through LOADED, published below.
+    let loaded: &'static Loaded = unsafe { (*core::ptr::addr_of_mut!(STORAGE)).write(loaded) };
     LOADED.store(loaded as *const Loaded as *mut Loaded, Ordering::Release);
     restore_carried(&carried);
     Some(loaded)
+}
+
+fn load_config(path: &[u8], registry: &mut Registry, directives: &mut DirectiveSet) {
+    let text = match read_file(path) {
+        Ok(text) => text,
+        Err(error) => return warn_errno(&[b"ENVTRACK_CONFIG ", path], error),
+    };
+    match parse_directive_file(&text, registry) {
+        Err(error) => {
+            let line = sys::Decimal::new(error.at.line as u64);
+            let column = sys::Decimal::new(error.at.column as u64);
+            sys::warn(&[
+                b"ENVTRACK_CONFIG ",
+                path,
+                b": ",
+                error.path.as_bytes(),
+                if error.path.is_empty() { b"" } else { b" " },
+                b"(line ",
+                line.as_bytes(),
+                b", column ",
+                column.as_bytes(),
+                b"): ",
+                error.message.as_bytes(),
+                b"; its directives are ignored",
+            ])
+        }
+        Ok(file) => {
+            for level in [Level::Job, Level::App] {
+                for directive in file.directives.level(level) {
+                    if !directives.level(level).contains(directive) {
+                        directives.level_mut(level).push(directive.clone());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A carried set (a value too large for an environment string, or brought
@@ -325,9 +470,8 @@ fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
             // SAFETY: both strings are NUL-terminated and live across the call.
             unsafe { setenv(name_z.as_ptr().cast(), value_z.as_ptr().cast(), 1) };
         }
-        let entry = crate::track::find_in_environ(name, None);
         let guard = table::WriteGuard::acquire();
-        table::update(&guard, name, Some(Change::Set), Some(Change::Set), entry);
+        table::update(&guard, name, Some(Change::Set), Some(Change::Set));
     }
 }
 
@@ -344,19 +488,14 @@ fn warn_codec(error: &envtrack_model::codec::CodecError, consequence: &[u8]) {
 
 /// Decodes the inherited snapshot: tracked changes go into the table,
 /// directives into `directives`, carried sets into `carried`.
-fn load_state(
-    value: &[u8],
-    inherited: &Inherited,
-    directives: &mut DirectiveSet,
-    carried: &mut Vec<(Vec<u8>, Vec<u8>)>,
-) {
+fn load_state(value: &[u8], directives: &mut DirectiveSet, carried: &mut Vec<(Vec<u8>, Vec<u8>)>) {
     let spilled;
     let bytes = match value.strip_prefix(b"@") {
         Some(path) => match read_file(path) {
             Ok(bytes) => {
                 let path_z = nul_terminated(path);
                 // SAFETY: path_z is NUL-terminated. The file was made for this exec alone.
-                unsafe { libc::unlink(path_z.as_ptr().cast()) };
+                unsafe { lazy::unlink(path_z.as_ptr().cast()) };
                 spilled = bytes;
                 &spilled[..]
             }
@@ -381,9 +520,7 @@ fn load_state(
                 warn_codec(&error, b"; the rest is ignored");
                 break;
             }
-            Ok(Record::Tracked { name, change }) => {
-                table::update(&guard, name, Some(change), Some(change), inherited.entry_pointer(name))
-            }
+            Ok(Record::Tracked { name, change }) => table::update(&guard, name, Some(change), Some(change)),
             Ok(Record::Carried(d)) if d.op == Op::Set => carried.push((d.name.to_vec(), d.value.to_vec())),
             Ok(Record::Carried(_)) => {}
             Ok(Record::Directive(level, d)) => directives.level_mut(level).push(d.to_owned()),

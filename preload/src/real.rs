@@ -104,10 +104,26 @@ reals! {
     CLEARENV = "clearenv" as ClearenvFn;
 }
 
-/// Resolves every real function (the constructor calls this first).
+/// This library's path as the loader has it, found by [`resolve_all`].
+pub static OWN_PATH: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Resolves every real function (the constructor calls this first): one walk
+/// over the loaded objects' symbol tables, then dlsym for anything it left.
 pub fn resolve_all() {
-    for real in ALL {
-        real.resolve();
+    let mut names: [&[u8]; 15] = [&[]; 15];
+    let mut found = [core::ptr::null_mut(); 15];
+    for (name, real) in names.iter_mut().zip(ALL.iter()) {
+        *name = &real.name[..real.name.len() - 1];
+    }
+    let count = ALL.len().min(names.len());
+    let own_path = crate::symbols::find_next(&names[..count], &mut found[..count]);
+    OWN_PATH.store(own_path.cast_mut(), Ordering::Release);
+    for (real, address) in ALL.iter().zip(found) {
+        if address.is_null() {
+            real.resolve();
+        } else {
+            real.address.store(address, Ordering::Release);
+        }
     }
 }
 

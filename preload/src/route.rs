@@ -2,6 +2,7 @@
 //! routed through `envtrack-inject -- PROGRAM ARGS…`, which rewrites the
 //! launch so that remote workers get the snapshot.
 
+use crate::lazy;
 use core::ffi::c_char;
 
 use envtrack_model::vars::is_default_launcher;
@@ -23,17 +24,18 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
     if !routed {
         return None;
     }
-    let injector = loaded.injector.as_ptr().cast::<c_char>();
+    let mut route = Route { injector: [0; 1024], program, argv };
+    let injector = loaded.injector_path(&mut route.injector)?;
     // SAFETY: the injector path is NUL-terminated.
-    if unsafe { libc::access(injector, libc::X_OK) } != 0 {
+    if unsafe { lazy::access(injector.as_ptr().cast(), libc::X_OK) } != 0 {
         sys::warn(&[
             b"cannot route ",
             name,
             b" through envtrack-inject: not found at ",
-            loaded.injector.get(..loaded.injector.len().saturating_sub(1)).unwrap_or_default(),
+            injector.get(..injector.len().saturating_sub(1)).unwrap_or_default(),
             b" (set ENVTRACK_INJECT); running it without",
         ]);
         return None;
     }
-    Some(Route { injector, program, argv })
+    Some(route)
 }

@@ -8,6 +8,7 @@
 //! `popen` closes the other popen streams in the child; `pclose` waits.
 //! Streams we did not open go to the real `pclose`.
 
+use crate::lazy;
 use core::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
@@ -52,7 +53,7 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
     }
     if command.is_null() {
         // SAFETY: SHELL is NUL-terminated.
-        return c_int::from(unsafe { libc::access(SHELL.as_ptr().cast(), libc::X_OK) } == 0);
+        return c_int::from(unsafe { lazy::access(SHELL.as_ptr().cast(), libc::X_OK) } == 0);
     }
     // SAFETY (this block): plain libc signal and spawn-attribute calls on locals.
     unsafe {
@@ -182,9 +183,9 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
             true,
         );
         libc::posix_spawn_file_actions_destroy(&mut actions);
-        libc::close(theirs);
+        lazy::close(theirs);
         if spawned != 0 {
-            libc::close(ours);
+            lazy::close(ours);
             slot.pid.store(0, Ordering::Release);
             sys::set_errno(spawned);
             return core::ptr::null_mut();
@@ -192,9 +193,9 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
         if !cloexec {
             libc::fcntl(ours, libc::F_SETFD, 0);
         }
-        let file = libc::fdopen(ours, if reading { c"r".as_ptr() } else { c"w".as_ptr() });
+        let file = lazy::fdopen(ours, if reading { c"r".as_ptr() } else { c"w".as_ptr() });
         if file.is_null() {
-            libc::close(ours);
+            lazy::close(ours);
             wait_for(pid);
             slot.pid.store(0, Ordering::Release);
             return core::ptr::null_mut();
@@ -224,7 +225,7 @@ pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
     let pid = slot.pid.load(Ordering::Acquire);
     slot.fd_plus_one.store(0, Ordering::Release);
     // SAFETY: the stream we opened with fdopen.
-    unsafe { libc::fclose(stream) };
+    unsafe { lazy::fclose(stream) };
     let status = wait_for(pid);
     slot.pid.store(0, Ordering::Release);
     status

@@ -43,7 +43,7 @@ pub unsafe fn spawn_tracked(
     };
     sys::set_errno(saved);
     let (path, argv) = match &request.route {
-        Some(route) => (route.injector, built.argv),
+        Some(route) => (route.injector_path(), built.argv),
         None => (path, argv.cast()),
     };
     // SAFETY: the caller's pid, actions and attributes; our NULL-terminated argv/envp.

@@ -2,6 +2,7 @@
 //! `environ`, and the one-line warnings users see. All of it is
 //! async-signal-safe: no allocation, no locks.
 
+use crate::lazy;
 use core::ffi::{c_char, c_int};
 
 extern "C" {
@@ -92,7 +93,7 @@ pub fn warn(parts: &[&[u8]]) {
     }
     let saved = errno();
     // SAFETY: writing our own stack buffer to fd 2; a failure is ignored.
-    let _ = unsafe { libc::write(2, line.as_ptr().cast(), len) };
+    let _ = unsafe { lazy::write(2, line.as_ptr().cast(), len) };
     set_errno(saved);
 }
 
@@ -135,4 +136,26 @@ pub fn hash(bytes: &[u8]) -> u64 {
 /// The name of a `NAME=VALUE` entry and its value; `None` without `=`.
 pub fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
     envtrack_model::apply::split_entry(entry)
+}
+
+/// A fresh anonymous read-write mapping of `len` bytes.
+pub fn map(len: usize) -> Option<*mut u8> {
+    // SAFETY: an anonymous private mapping; failure is checked.
+    let mapping = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    (mapping != libc::MAP_FAILED).then_some(mapping.cast())
+}
+
+/// Unmaps a mapping made by [`map`].
+pub fn unmap(mapping: *mut u8, len: usize) {
+    // SAFETY: the caller passes a mapping of ours that nothing uses any more.
+    unsafe { libc::munmap(mapping.cast(), len) };
 }

@@ -13,7 +13,6 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::ffi::c_char;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use envtrack_model::{Change, Growth};
@@ -28,12 +27,6 @@ pub struct Entry {
     pub inherited: Option<Change>,
     /// The current change, relative to the original base (see `encode_change`).
     change: AtomicU64,
-    /// The variable's `NAME=VALUE` string as last set (libc never frees these,
-    /// and inherited ones point into our own copy), or null: the value to add
-    /// back when a caller's environment and `environ` both lack it.
-    value: AtomicPtr<c_char>,
-    /// Where in `environ` the variable was last seen, to find it again quickly.
-    pub hint: AtomicUsize,
 }
 
 const KIND_NONE: u64 = 0;
@@ -75,14 +68,6 @@ impl Entry {
     /// The current change (None: the variable is back at its base).
     pub fn change(&self) -> Option<Change> {
         decode_change(self.change.load(Ordering::Acquire))
-    }
-
-    /// The value as last set, if known.
-    pub fn value(&self) -> Option<&'static [u8]> {
-        let entry = self.value.load(Ordering::Acquire);
-        // SAFETY: a NAME=VALUE string libc never frees, or one in our never-freed copy.
-        let bytes = unsafe { sys::c_bytes(entry) };
-        (!entry.is_null()).then(|| bytes.get(self.name.len() + 1..)).flatten()
     }
 }
 
@@ -152,7 +137,13 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
     }
 }
 
-/// The writer lock.
+/// The environment lock: held by the setenv-family hooks around the real
+/// call and the table update, and briefly by the exec path while it copies
+/// `environ`'s pointers. libc's setenv frees environment arrays it replaces,
+/// so reading `environ` while another thread's setenv runs could read freed
+/// memory; libc's own getenv has that race, this library must not crash on
+/// it. A fork child resets the lock (a `pthread_atfork` handler): its holder
+/// was another thread of the parent.
 static LOCK: AtomicU32 = AtomicU32::new(0);
 
 /// Holds the writer lock; released on drop.
@@ -165,6 +156,21 @@ impl WriteGuard {
             unsafe { libc::sched_yield() };
         }
         WriteGuard(())
+    }
+
+    /// The lock, waiting for its holder at most `tries` times. The exec path
+    /// uses this: its holders are setenv calls that finish quickly, and a
+    /// holder that never will (a thread a raw `clone` left behind) must not
+    /// hang an exec.
+    pub fn acquire_within(tries: u32) -> Option<WriteGuard> {
+        for _ in 0..tries {
+            if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Some(WriteGuard(()));
+            }
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+        None
     }
 }
 
@@ -192,18 +198,10 @@ fn new_index(capacity: usize) -> &'static Index {
     Box::leak(Box::new(Index { mask: capacity - 1, slots: slots.into_boxed_slice() }))
 }
 
-/// Sets the change of `name` and its `NAME=VALUE` string (null when absent),
-/// adding an entry if it has none and there is a change to keep. Callers hold
-/// the writer lock.
-pub fn update(
-    _guard: &WriteGuard,
-    name: &[u8],
-    inherited: Option<Change>,
-    change: Option<Change>,
-    value: *const c_char,
-) {
+/// Sets the change of `name`, adding an entry if it has none and there is a
+/// change to keep. Callers hold the writer lock.
+pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
     if let Some(entry) = find(name) {
-        entry.value.store(value.cast_mut(), Ordering::Release);
         entry.change.store(encode_change(change), Ordering::Release);
         return;
     }
@@ -219,13 +217,7 @@ pub fn update(
         let capacity = FIRST_CHUNK << chunk;
         let mut storage: Vec<Entry> = Vec::with_capacity(capacity);
         // Only the first `offset` (= 0) entries are read; the rest is filled below as entries arrive.
-        storage.resize_with(capacity, || Entry {
-            name: &[],
-            inherited: None,
-            change: AtomicU64::new(0),
-            value: AtomicPtr::new(core::ptr::null_mut()),
-            hint: AtomicUsize::new(0),
-        });
+        storage.resize_with(capacity, || Entry { name: &[], inherited: None, change: AtomicU64::new(0) });
         CHUNK[chunk].store(Box::leak(storage.into_boxed_slice()).as_mut_ptr(), Ordering::Release);
     }
     let name: &'static [u8] = Box::leak(name.to_vec().into_boxed_slice());
@@ -235,7 +227,6 @@ pub fn update(
     slot.name = name;
     slot.inherited = inherited;
     slot.change.store(encode_change(change), Ordering::Relaxed);
-    slot.value.store(value.cast_mut(), Ordering::Relaxed);
     let index_ptr = INDEX.load(Ordering::Relaxed);
     // SAFETY: indexes are never freed.
     let needs_growth = index_ptr.is_null() || unsafe { (number + 1) * 2 > (*index_ptr).mask + 1 };

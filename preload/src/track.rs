@@ -11,7 +11,9 @@ use envtrack_model::{track_ignoring, Change};
 
 use crate::loaded::{self, Loaded};
 use crate::real::call;
-use crate::sys::{self, c_bytes};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::sys::{self, c_bytes, CStrArray};
 use crate::table;
 
 /// The change of `name` when its value is `value`, relative to the original
@@ -21,6 +23,10 @@ use crate::table;
 /// A list value made only of envtrack's own elements (LD_PRELOAD holding just
 /// this library) counts as absent, so dropping it is no change.
 pub fn change_of(loaded: &Loaded, name: &[u8], inherited: Option<Change>, value: Option<&[u8]>) -> Option<Change> {
+    let inherited_value = loaded.inherited.get(name);
+    if inherited.is_none() && inherited_value == value {
+        return None; // the common case: as inherited, and nothing inherited to carry
+    }
     if envtrack_model::vars::is_untracked(name) {
         return None;
     }
@@ -28,66 +34,55 @@ pub fn change_of(loaded: &Loaded, name: &[u8], inherited: Option<Change>, value:
     let sep = loaded.registry.separator(name);
     let only_owned =
         |v: &[u8]| sep.is_some_and(|sep| !v.is_empty() && envtrack_model::list::elements(v, sep).all(owned));
-    let inherited_value = loaded.inherited.get(name).filter(|v| !only_owned(v));
+    let inherited_value = inherited_value.filter(|v| !only_owned(v));
     let value = value.filter(|v| !only_owned(v));
     track_ignoring(inherited, inherited_value, value, sep, &owned)
 }
 
-/// Records that `name` now has the `NAME=VALUE` string `entry` (null: removed).
-fn record(name: &[u8], entry: *const c_char) {
+/// `environ` as the last setenv-family call left it. A program may later
+/// replace `environ` with an array of its own (Rust's `env_clear`, `env -i`);
+/// libc's array, with the values set through it, stays where it was, and the
+/// exec path looks there for tracked values the new array lacks.
+pub static LAST_ENVIRON: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Environment arrays libc replaced (and may have freed), most recent last.
+/// A program that read `environ` before another thread's setenv replaced it
+/// may still pass the old array to exec: the exec path recognises it here and
+/// uses the current environment instead of reading freed memory.
+static RETIRED: [AtomicPtr<*const c_char>; 8] = [const { AtomicPtr::new(core::ptr::null_mut()) }; 8];
+static RETIRED_NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Whether `array` is an environment array libc has replaced.
+pub fn is_retired(array: *const *const c_char) -> bool {
+    !array.is_null() && RETIRED.iter().any(|r| r.load(Ordering::Acquire).cast_const() == array)
+}
+
+/// Notes that the real call replaced `before` (call with the lock held).
+fn note_replaced(before: *const *const c_char) {
+    if !before.is_null() && before != sys::current_environ() {
+        let slot = RETIRED_NEXT.fetch_add(1, Ordering::Relaxed) % RETIRED.len();
+        RETIRED[slot].store(before.cast_mut(), Ordering::Release);
+    }
+}
+
+/// Records that `name` now has `value` (None: removed). The caller holds
+/// the environment lock.
+fn record(guard: &table::WriteGuard, name: &[u8], value: Option<&[u8]>) {
+    LAST_ENVIRON.store(sys::current_environ().cast_mut(), Ordering::Release);
     let Some(loaded) = loaded::get() else { return };
     if name.is_empty() || name.contains(&b'=') {
         return;
     }
-    // SAFETY: entry is null or a NAME=VALUE string in the environment.
-    let value = (!entry.is_null()).then(|| unsafe { c_bytes(entry) }.get(name.len() + 1..)).flatten();
-    let guard = table::WriteGuard::acquire();
     let inherited = table::find(name).and_then(|entry| entry.inherited);
     let change = change_of(loaded, name, inherited, value);
-    table::update(&guard, name, inherited, change, entry);
+    table::update(guard, name, inherited, change);
 }
 
-/// The `NAME=VALUE` string of `name` in `environ` (null if absent). Looks at
-/// the tracked entry's last position first: glibc's setenv replaces an
-/// existing variable in place, so this is usually one comparison, not a scan.
-pub fn find_in_environ(name: &[u8], tracked: Option<&table::Entry>) -> *const c_char {
-    let environ = sys::current_environ();
-    if environ.is_null() {
-        return core::ptr::null();
-    }
-    let matches = |entry: *const c_char| {
-        // SAFETY: a non-null element of the NULL-terminated environ array.
-        !entry.is_null() && envtrack_model::apply::entry_value(unsafe { c_bytes(entry) }, name).is_some()
-    };
-    if let Some(tracked) = tracked {
-        let hint = tracked.hint.load(core::sync::atomic::Ordering::Relaxed);
-        // SAFETY: elements up to the NULL are readable; we stop at the first NULL.
-        let in_range = (0..=hint).all(|i| !unsafe { *environ.add(i) }.is_null());
-        // SAFETY: checked above that index `hint` is before the terminating NULL.
-        if in_range && matches(unsafe { *environ.add(hint) }) {
-            return unsafe { *environ.add(hint) };
-        }
-    }
-    let mut index = 0;
-    loop {
-        // SAFETY: walking the NULL-terminated array up to its NULL.
-        let entry = unsafe { *environ.add(index) };
-        if entry.is_null() {
-            return core::ptr::null();
-        }
-        if matches(entry) {
-            if let Some(tracked) = tracked {
-                tracked.hint.store(index, core::sync::atomic::Ordering::Relaxed);
-            }
-            return entry;
-        }
-        index += 1;
-    }
-}
-
-/// Records `name` as it now stands in `environ`.
-fn record_current(name: &[u8]) {
-    record(name, find_in_environ(name, table::find(name)));
+/// The current value of `name` in `environ`.
+fn current_value(name: &[u8]) -> Option<&'static [u8]> {
+    // SAFETY: environ is the process's NULL-terminated environment array.
+    let mut env = unsafe { CStrArray::new(sys::current_environ()) };
+    env.find_map(|entry| envtrack_model::apply::entry_value(entry, name))
 }
 
 /// # Safety
@@ -98,13 +93,22 @@ pub unsafe extern "C" fn setenv(name: *const c_char, value: *const c_char, overw
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
+    let guard = table::WriteGuard::acquire();
+    let before = sys::current_environ();
     // SAFETY: the caller's arguments, passed on unchanged.
     let result = unsafe { real(name, value, overwrite) };
+    note_replaced(before);
     if result == 0 {
         let saved = sys::errno();
-        // SAFETY: setenv succeeded, so name is a valid NUL-terminated string. Whatever
-        // `overwrite` decided, the variable now stands in environ.
-        record_current(unsafe { c_bytes(name) });
+        // SAFETY: setenv succeeded, so both are valid NUL-terminated strings.
+        let name = unsafe { c_bytes(name) };
+        if overwrite != 0 {
+            // SAFETY: as above.
+            record(&guard, name, Some(unsafe { c_bytes(value) }));
+        } else {
+            // The variable may have been there already, and kept its value.
+            record(&guard, name, current_value(name));
+        }
         sys::set_errno(saved);
     }
     result
@@ -118,12 +122,15 @@ pub unsafe extern "C" fn unsetenv(name: *const c_char) -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
+    let guard = table::WriteGuard::acquire();
+    let before = sys::current_environ();
     // SAFETY: the caller's argument, passed on unchanged.
     let result = unsafe { real(name) };
+    note_replaced(before);
     if result == 0 {
         let saved = sys::errno();
         // SAFETY: unsetenv succeeded, so name is a valid NUL-terminated string.
-        record(unsafe { c_bytes(name) }, core::ptr::null());
+        record(&guard, unsafe { c_bytes(name) }, None);
         sys::set_errno(saved);
     }
     result
@@ -137,16 +144,18 @@ pub unsafe extern "C" fn putenv(string: *mut c_char) -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
+    let guard = table::WriteGuard::acquire();
+    let before = sys::current_environ();
     // SAFETY: the caller's argument, passed on unchanged.
     let result = unsafe { real(string) };
+    note_replaced(before);
     if result == 0 {
         let saved = sys::errno();
         // SAFETY: putenv succeeded, so string is a valid NUL-terminated string.
         let entry = unsafe { c_bytes(string) };
         match sys::split_entry(entry) {
-            // putenv puts the caller's own string into the environment.
-            Some((name, _)) => record(name, string),
-            None => record(entry, core::ptr::null()),
+            Some((name, value)) => record(&guard, name, Some(value)),
+            None => record(&guard, entry, None),
         }
         sys::set_errno(saved);
     }
@@ -161,16 +170,19 @@ pub unsafe extern "C" fn clearenv() -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
+    let guard = table::WriteGuard::acquire();
+    let before = sys::current_environ();
     // SAFETY: no arguments.
     let result = unsafe { real() };
+    note_replaced(before);
     if result == 0 {
         let saved = sys::errno();
         if let Some(loaded) = loaded::get() {
             for name in loaded.inherited.names() {
-                record(name, core::ptr::null());
+                record(&guard, name, None);
             }
             for index in 0..table::len() {
-                record(table::entry(index).name, core::ptr::null());
+                record(&guard, table::entry(index).name, None);
             }
         }
         sys::set_errno(saved);
