@@ -241,8 +241,8 @@ pub fn is_envtrack_library(element: &[u8]) -> bool {
 /// This library's path: the absolute libenvtrack.so element of LD_PRELOAD
 /// (cheap), else what the loader says.
 fn own_path(preload: Option<&'static [u8]>) -> Option<&'static [u8]> {
-    let named = preload.into_iter().flat_map(|p| p.split(|&b| b == b':' || b == b' '));
-    if let Some(path) = named.filter(|e| e.starts_with(b"/") && is_envtrack_library(e)).next_back() {
+    let mut named = preload.into_iter().flat_map(|p| p.split(|&b| b == b':' || b == b' '));
+    if let Some(path) = named.rfind(|e| e.starts_with(b"/") && is_envtrack_library(e)) {
         return Some(path);
     }
     let loader = crate::real::OWN_PATH.load(Ordering::Acquire);
