@@ -17,7 +17,6 @@
 //! variables the caller dropped, one `LD_PRELOAD` with this library first,
 //! and one `ENVTRACK_STATE` describing the child's tracked changes.
 
-use crate::lazy;
 use core::ffi::c_char;
 use core::mem::size_of;
 
@@ -476,7 +475,7 @@ pub struct Built {
     pub envp: *const *const c_char,
     /// The routed argv (`envtrack-inject -- PROGRAM ARGS…`), or null.
     pub argv: *const *const c_char,
-    mapping: *mut libc::c_void,
+    mapping: *mut u8,
     mapping_len: usize,
     spill: [u8; 512],
     spill_len: usize,
@@ -493,8 +492,7 @@ impl Built {
     /// Unmaps the memory (after a spawn, whose child has its own copy).
     pub fn release_memory(&mut self) {
         if !self.mapping.is_null() {
-            // SAFETY: the mapping was made by prepare() with this length and nothing uses it now.
-            unsafe { libc::munmap(self.mapping, self.mapping_len) };
+            sys::unmap(self.mapping.cast(), self.mapping_len);
             self.mapping = core::ptr::null_mut();
         }
     }
@@ -531,7 +529,7 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
 struct Bitmap {
     bits: *mut u8,
     capacity: usize,
-    mapping: *mut libc::c_void,
+    mapping: *mut u8,
 }
 
 impl Bitmap {
@@ -539,26 +537,15 @@ impl Bitmap {
         if entries <= small.len() * 8 {
             return Some(Bitmap { bits: small.as_mut_ptr(), capacity: entries, mapping: core::ptr::null_mut() });
         }
-        // SAFETY: an anonymous private mapping; checked for failure below.
-        let mapping = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                entries.div_ceil(8),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        (mapping != libc::MAP_FAILED).then_some(Bitmap { bits: mapping.cast(), capacity: entries, mapping })
+        let mapping = sys::map(entries.div_ceil(8))?;
+        Some(Bitmap { bits: mapping, capacity: entries, mapping })
     }
 }
 
 impl Drop for Bitmap {
     fn drop(&mut self) {
         if !self.mapping.is_null() {
-            // SAFETY: our own mapping of capacity / 8 bytes, no longer used.
-            unsafe { libc::munmap(self.mapping, self.capacity.div_ceil(8)) };
+            sys::unmap(self.mapping, self.capacity.div_ceil(8));
         }
     }
 }
@@ -669,21 +656,8 @@ fn build_into(builder: &Builder<'_>, stack: &mut [u8]) -> Option<Built> {
         let (memory, mapping) = if total <= stack.len() {
             (stack.as_mut_ptr(), core::ptr::null_mut())
         } else {
-            // SAFETY: an anonymous private mapping; checked for failure below.
-            let mapping = unsafe {
-                libc::mmap(
-                    core::ptr::null_mut(),
-                    total,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if mapping == libc::MAP_FAILED {
-                return None;
-            }
-            (mapping.cast::<u8>(), mapping)
+            let mapping = sys::map(total)?;
+            (mapping, mapping)
         };
         let mut built = Built {
             envp: core::ptr::null(),
@@ -797,39 +771,32 @@ fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) ->
     let mut path = SliceSink::new(&mut built.spill);
     path.put(dir)?;
     path.put(b"/envtrack-state-")?;
-    // SAFETY: getpid has no preconditions.
-    path.put(sys::Decimal::new(unsafe { libc::getpid() } as u64).as_bytes())?;
+    path.put(sys::Decimal::new(crate::syscall::getpid() as u64).as_bytes())?;
     path.put_byte(b'-')?;
     path.put(sys::Decimal::new(table::unique()).as_bytes())?;
     path.put_byte(0)?;
     let path_len = path.len();
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: spill holds a NUL-terminated path.
-    let fd = unsafe { lazy::open(built.spill.as_ptr().cast(), flags, 0o600) };
-    if fd < 0 {
+    let Ok(fd) = crate::syscall::open(built.spill.as_ptr().cast(), flags, 0o600) else {
         sys::warn(&[b"cannot write the snapshot file ", built.spill.get(..path_len - 1).unwrap_or_default()]);
         return Err(Full);
-    }
+    };
     built.spill_len = path_len;
     let body = state.written().get(STATE_PREFIX.len()..).unwrap_or_default();
     let mut written = 0;
     while written < body.len() {
         let rest = body.get(written..).unwrap_or_default();
-        // SAFETY: writing our own buffer to the fd we opened.
-        let n = unsafe { lazy::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n < 0 && sys::errno() == libc::EINTR {
-            continue;
+        match crate::syscall::write(fd, rest) {
+            Err(libc::EINTR) => continue,
+            Ok(n) if n > 0 => written += n,
+            _ => {
+                crate::syscall::close(fd);
+                built.release_spill();
+                return Err(Full);
+            }
         }
-        if n <= 0 {
-            // SAFETY: closing the fd we opened.
-            unsafe { lazy::close(fd) };
-            built.release_spill();
-            return Err(Full);
-        }
-        written += n as usize;
     }
-    // SAFETY: closing the fd we opened.
-    unsafe { lazy::close(fd) };
+    crate::syscall::close(fd);
     state.truncate(STATE_PREFIX.len());
     state.put_byte(b'@')?;
     state.put(built.spill.get(..path_len - 1).unwrap_or_default())
@@ -839,8 +806,8 @@ impl Built {
     /// Removes the spilled state file (when no child will read it).
     pub fn release_spill(&mut self) {
         if self.spill_len > 0 {
-            // SAFETY: spill holds a NUL-terminated path we created.
-            unsafe { lazy::unlink(self.spill.as_ptr().cast()) };
+            // spill holds a NUL-terminated path we created.
+            crate::syscall::unlink(self.spill.as_ptr().cast());
             self.spill_len = 0;
         }
     }

@@ -13,7 +13,7 @@ use core::ffi::{c_char, c_int};
 
 use crate::childenv::{self, Mode, Request};
 use crate::loaded::{self, Loaded};
-use crate::real::{self, call};
+use crate::real::call;
 use crate::route;
 use crate::sys::{self, CStrArray};
 
@@ -105,7 +105,10 @@ unsafe fn execve_real(path: *const c_char, argv: *const *const c_char, envp: *co
     unsafe {
         match call::EXECVE() {
             Some(f) => f(path, argv, envp),
-            None => real::execve_syscall(path, argv, envp),
+            None => {
+                sys::set_errno(crate::syscall::execve(path, argv, envp));
+                -1
+            }
         }
     }
 }

@@ -7,18 +7,6 @@ use core::ffi::{c_char, c_int, c_void};
 use libc::FILE;
 
 extern "C" {
-    #[link_name = "envtrack_open"]
-    pub fn open(path: *const c_char, flags: c_int, mode: c_int) -> c_int;
-    #[link_name = "envtrack_read"]
-    pub fn read(fd: c_int, buffer: *mut c_void, count: usize) -> isize;
-    #[link_name = "envtrack_write"]
-    pub fn write(fd: c_int, buffer: *const c_void, count: usize) -> isize;
-    #[link_name = "envtrack_close"]
-    pub fn close(fd: c_int) -> c_int;
-    #[link_name = "envtrack_unlink"]
-    pub fn unlink(path: *const c_char) -> c_int;
-    #[link_name = "envtrack_access"]
-    pub fn access(path: *const c_char, mode: c_int) -> c_int;
     #[link_name = "envtrack_fdopen"]
     pub fn fdopen(fd: c_int, mode: *const c_char) -> *mut FILE;
     #[link_name = "envtrack_fclose"]

@@ -20,12 +20,6 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
-HIDDEN int envtrack_open(const char *path, int flags, int mode) { return open(path, flags, mode); }
-HIDDEN ssize_t envtrack_read(int fd, void *buffer, size_t count) { return read(fd, buffer, count); }
-HIDDEN ssize_t envtrack_write(int fd, const void *buffer, size_t count) { return write(fd, buffer, count); }
-HIDDEN int envtrack_close(int fd) { return close(fd); }
-HIDDEN int envtrack_unlink(const char *path) { return unlink(path); }
-HIDDEN int envtrack_access(const char *path, int mode) { return access(path, mode); }
 HIDDEN FILE *envtrack_fdopen(int fd, const char *mode) { return fdopen(fd, mode); }
 HIDDEN int envtrack_fclose(FILE *stream) { return fclose(stream); }
 HIDDEN void envtrack_abort(void) { abort(); }

@@ -34,6 +34,7 @@ mod shell;
 mod spawn;
 mod symbols;
 mod sys;
+mod syscall;
 mod table;
 mod track;
 
@@ -50,7 +51,8 @@ extern "C" fn after_fork_in_child() {
 
 #[ctor::ctor(unsafe)]
 fn initialise() {
-    let saved = sys::errno();
+    // errno is kept by what can change it (the dlsym fallback, reading envtrack's
+    // state and configuration): the common path calls nothing that sets it.
     real::resolve_all();
     // SAFETY: getauxval has no preconditions; AT_SECURE is set for setuid/setgid/capability
     // executables, which this library leaves alone.
@@ -60,5 +62,4 @@ fn initialise() {
         unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
         loaded::load();
     }
-    sys::set_errno(saved);
 }

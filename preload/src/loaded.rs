@@ -2,7 +2,6 @@
 //! snapshot, the directive file, and a copy of the inherited environment.
 //! Immutable once published, so the exec path reads it freely.
 
-use crate::lazy;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_char;
@@ -249,17 +248,7 @@ fn own_path(preload: Option<&'static [u8]>) -> Option<&'static [u8]> {
     // SAFETY: the loader's NUL-terminated path of this library (its link map's name),
     // kept for as long as the library is loaded; this library never unloads.
     let path = unsafe { sys::c_bytes(loader) };
-    if !path.is_empty() {
-        return Some(path);
-    }
-    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
-    // SAFETY: dladdr fills `info` for an address inside this library (this function).
-    let found = unsafe { libc::dladdr(own_path as *const libc::c_void, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    // SAFETY: as above, the loader's own string.
-    Some(unsafe { sys::c_bytes(info.dli_fname) })
+    (!path.is_empty()).then_some(path)
 }
 
 fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
@@ -271,32 +260,21 @@ fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
 
 fn read_file(path: &[u8]) -> Result<Vec<u8>, i32> {
     let path = nul_terminated(path);
-    // SAFETY: path is NUL-terminated; the fd is closed below.
-    let fd = unsafe { lazy::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(sys::errno());
-    }
+    let fd = crate::syscall::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
     let mut out = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        // SAFETY: reading into our stack buffer.
-        let n = unsafe { lazy::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        if n < 0 {
-            let error = sys::errno();
-            if error == libc::EINTR {
-                continue;
+        match crate::syscall::read(fd, &mut chunk) {
+            Err(libc::EINTR) => continue,
+            Err(error) => {
+                crate::syscall::close(fd);
+                return Err(error);
             }
-            // SAFETY: closing the fd we opened.
-            unsafe { lazy::close(fd) };
-            return Err(error);
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
         }
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&chunk[..n as usize]);
     }
-    // SAFETY: closing the fd we opened.
-    unsafe { lazy::close(fd) };
+    crate::syscall::close(fd);
     Ok(out)
 }
 
@@ -380,6 +358,7 @@ pub fn load() -> Option<&'static Loaded> {
             sys::warn(&[b"ENVTRACK_LISTS: at byte ", at.as_bytes(), b": ", error.message.as_bytes(), b"; ignored"]);
         }
     }
+    let saved = (own.state.is_some() || own.config.is_some() || own.lists.is_some()).then(sys::errno);
     let mut directives = DirectiveSet::default();
     let mut carried = Vec::new();
     if let Some(state) = own.state {
@@ -421,6 +400,9 @@ pub fn load() -> Option<&'static Loaded> {
     let loaded: &'static Loaded = unsafe { (*core::ptr::addr_of_mut!(STORAGE)).write(loaded) };
     LOADED.store(loaded as *const Loaded as *mut Loaded, Ordering::Release);
     restore_carried(&carried);
+    if let Some(saved) = saved {
+        sys::set_errno(saved);
+    }
     Some(loaded)
 }
 
@@ -494,8 +476,8 @@ fn load_state(value: &[u8], directives: &mut DirectiveSet, carried: &mut Vec<(Ve
         Some(path) => match read_file(path) {
             Ok(bytes) => {
                 let path_z = nul_terminated(path);
-                // SAFETY: path_z is NUL-terminated. The file was made for this exec alone.
-                unsafe { lazy::unlink(path_z.as_ptr().cast()) };
+                // The file was made for this exec alone.
+                crate::syscall::unlink(path_z.as_ptr().cast());
                 spilled = bytes;
                 &spilled[..]
             }

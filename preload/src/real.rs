@@ -120,18 +120,11 @@ pub fn resolve_all() {
     OWN_PATH.store(own_path.cast_mut(), Ordering::Release);
     for (real, address) in ALL.iter().zip(found) {
         if address.is_null() {
+            let saved = crate::sys::errno();
             real.resolve();
+            crate::sys::set_errno(saved);
         } else {
             real.address.store(address, Ordering::Release);
         }
     }
-}
-
-/// `execve` when no real one can be found: the system call itself.
-///
-/// # Safety
-/// As `execve`.
-pub unsafe fn execve_syscall(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-    // SAFETY: the arguments are passed through unchanged to the kernel, which checks them.
-    unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int }
 }

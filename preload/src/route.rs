@@ -2,7 +2,6 @@
 //! routed through `envtrack-inject -- PROGRAM ARGS…`, which rewrites the
 //! launch so that remote workers get the snapshot.
 
-use crate::lazy;
 use core::ffi::c_char;
 
 use envtrack_model::vars::is_default_launcher;
@@ -26,8 +25,8 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
     }
     let mut route = Route { injector: [0; 1024], program, argv };
     let injector = loaded.injector_path(&mut route.injector)?;
-    // SAFETY: the injector path is NUL-terminated.
-    if unsafe { lazy::access(injector.as_ptr().cast(), libc::X_OK) } != 0 {
+    // The injector path is NUL-terminated.
+    if !crate::syscall::executable(injector.as_ptr().cast()) {
         sys::warn(&[
             b"cannot route ",
             name,

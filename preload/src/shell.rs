@@ -10,6 +10,7 @@
 
 use crate::lazy;
 use core::ffi::{c_char, c_int};
+use core::mem::size_of;
 use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 use libc::FILE;
@@ -25,19 +26,27 @@ fn shell_argv(command: *const c_char) -> [*mut c_char; 4] {
     [c"sh".as_ptr().cast_mut(), c"-c".as_ptr().cast_mut(), command.cast_mut(), core::ptr::null_mut()]
 }
 
-/// Waits for `pid`, retrying on EINTR. The status, or -1.
-fn wait_for(pid: libc::pid_t) -> c_int {
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child into a local.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return status;
-        }
-        if r < 0 && sys::errno() != libc::EINTR {
-            return -1;
+use crate::syscall::wait_for;
+
+/// An empty signal set with `signals` added (sigemptyset/sigaddset without
+/// binding them: the set is a plain bit array).
+fn signal_set(signals: &[c_int]) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; all-zero is the empty set.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: sigset_t is an array of unsigned longs, signal n at bit n - 1.
+    let words = unsafe {
+        core::slice::from_raw_parts_mut(
+            (&mut set as *mut libc::sigset_t).cast::<u64>(),
+            size_of::<libc::sigset_t>() / 8,
+        )
+    };
+    for &signal in signals {
+        let bit = (signal - 1) as usize;
+        if let Some(word) = words.get_mut(bit / 64) {
+            *word |= 1 << (bit % 64);
         }
     }
+    set
 }
 
 /// # Safety
@@ -52,34 +61,32 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
         };
     }
     if command.is_null() {
-        // SAFETY: SHELL is NUL-terminated.
-        return c_int::from(unsafe { lazy::access(SHELL.as_ptr().cast(), libc::X_OK) } == 0);
+        return c_int::from(crate::syscall::executable(SHELL.as_ptr().cast()));
     }
     // SAFETY (this block): plain libc signal and spawn-attribute calls on locals.
     unsafe {
         let mut ignore: libc::sigaction = core::mem::zeroed();
         ignore.sa_sigaction = libc::SIG_IGN;
-        libc::sigemptyset(&mut ignore.sa_mask);
         let mut old_int: libc::sigaction = core::mem::zeroed();
         let mut old_quit: libc::sigaction = core::mem::zeroed();
         libc::sigaction(libc::SIGINT, &ignore, &mut old_int);
         libc::sigaction(libc::SIGQUIT, &ignore, &mut old_quit);
-        let mut block: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut block);
-        libc::sigaddset(&mut block, libc::SIGCHLD);
+        let block = signal_set(&[libc::SIGCHLD]);
         let mut old_mask: libc::sigset_t = core::mem::zeroed();
         libc::sigprocmask(libc::SIG_BLOCK, &block, &mut old_mask);
 
         let mut attr: libc::posix_spawnattr_t = core::mem::zeroed();
         libc::posix_spawnattr_init(&mut attr);
-        let mut defaults: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut defaults);
-        if old_int.sa_sigaction != libc::SIG_IGN {
-            libc::sigaddset(&mut defaults, libc::SIGINT);
+        // The child gets default SIGINT/SIGQUIT handling unless the caller ignores them.
+        let mut reset = [0; 2];
+        let mut count = 0;
+        for (signal, old) in [(libc::SIGINT, &old_int), (libc::SIGQUIT, &old_quit)] {
+            if old.sa_sigaction != libc::SIG_IGN {
+                reset[count] = signal;
+                count += 1;
+            }
         }
-        if old_quit.sa_sigaction != libc::SIG_IGN {
-            libc::sigaddset(&mut defaults, libc::SIGQUIT);
-        }
+        let defaults = signal_set(&reset[..count]);
         libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
         libc::posix_spawnattr_setsigmask(&mut attr, &old_mask);
         libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as _);
@@ -154,11 +161,10 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
     };
     // SAFETY (this block): pipe, spawn actions, fdopen on our own descriptors and locals.
     unsafe {
-        let mut fds = [-1; 2];
-        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+        let Ok(fds) = crate::syscall::pipe() else {
             slot.pid.store(0, Ordering::Release);
             return core::ptr::null_mut();
-        }
+        };
         let (ours, theirs, target) = if reading { (fds[0], fds[1], 1) } else { (fds[1], fds[0], 0) };
         let mut actions: libc::posix_spawn_file_actions_t = core::mem::zeroed();
         libc::posix_spawn_file_actions_init(&mut actions);
@@ -183,19 +189,19 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
             true,
         );
         libc::posix_spawn_file_actions_destroy(&mut actions);
-        lazy::close(theirs);
+        crate::syscall::close(theirs);
         if spawned != 0 {
-            lazy::close(ours);
+            crate::syscall::close(ours);
             slot.pid.store(0, Ordering::Release);
             sys::set_errno(spawned);
             return core::ptr::null_mut();
         }
         if !cloexec {
-            libc::fcntl(ours, libc::F_SETFD, 0);
+            crate::syscall::keep_on_exec(ours);
         }
         let file = lazy::fdopen(ours, if reading { c"r".as_ptr() } else { c"w".as_ptr() });
         if file.is_null() {
-            lazy::close(ours);
+            crate::syscall::close(ours);
             wait_for(pid);
             slot.pid.store(0, Ordering::Release);
             return core::ptr::null_mut();

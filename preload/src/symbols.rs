@@ -122,11 +122,13 @@ impl Tables {
                 let chained = *chain.add((index - symbol_offset) as usize);
                 if (chained | 1) == (hash | 1) {
                     let symbol = &*self.symtab.add(index as usize);
-                    let symbol_name = crate::sys::c_bytes(self.strtab.add(symbol.st_name as usize));
                     let kind = symbol.st_info & 0xf;
                     let default_version =
                         self.versym.is_null() || *self.versym.add(index as usize) & VERSYM_HIDDEN == 0;
-                    if symbol_name == name && symbol.st_shndx != SHN_UNDEF && default_version {
+                    if names_match(self.strtab.add(symbol.st_name as usize), name)
+                        && symbol.st_shndx != SHN_UNDEF
+                        && default_version
+                    {
                         // An IFUNC's address is its resolver's: leave those to dlsym.
                         return (kind == STT_FUNC).then(|| (self.base + symbol.st_value as usize) as *mut c_void);
                     }
@@ -137,6 +139,22 @@ impl Tables {
                 index += 1;
             }
         }
+    }
+}
+
+/// Whether the NUL-terminated string at `text` is `name` (without measuring it first).
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+unsafe fn names_match(text: *const c_char, name: &[u8]) -> bool {
+    // SAFETY: we stop at the first byte that differs, which at the latest is the NUL.
+    unsafe {
+        for (index, &byte) in name.iter().enumerate() {
+            if *text.add(index) as u8 != byte {
+                return false;
+            }
+        }
+        *text.add(name.len()) == 0
     }
 }
 

@@ -2,7 +2,6 @@
 //! `environ`, and the one-line warnings users see. All of it is
 //! async-signal-safe: no allocation, no locks.
 
-use crate::lazy;
 use core::ffi::{c_char, c_int};
 
 extern "C" {
@@ -91,10 +90,7 @@ pub fn warn(parts: &[&[u8]]) {
     if len == line.len() {
         line[len - 1] = b'\n';
     }
-    let saved = errno();
-    // SAFETY: writing our own stack buffer to fd 2; a failure is ignored.
-    let _ = unsafe { lazy::write(2, line.as_ptr().cast(), len) };
-    set_errno(saved);
+    let _ = crate::syscall::write(2, &line[..len]);
 }
 
 /// Decimal digits of `n`, in a small stack buffer.
@@ -138,24 +134,4 @@ pub fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
     envtrack_model::apply::split_entry(entry)
 }
 
-/// A fresh anonymous read-write mapping of `len` bytes.
-pub fn map(len: usize) -> Option<*mut u8> {
-    // SAFETY: an anonymous private mapping; failure is checked.
-    let mapping = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    (mapping != libc::MAP_FAILED).then_some(mapping.cast())
-}
-
-/// Unmaps a mapping made by [`map`].
-pub fn unmap(mapping: *mut u8, len: usize) {
-    // SAFETY: the caller passes a mapping of ours that nothing uses any more.
-    unsafe { libc::munmap(mapping.cast(), len) };
-}
+pub use crate::syscall::{map, unmap};

@@ -152,8 +152,7 @@ pub struct WriteGuard(());
 impl WriteGuard {
     pub fn acquire() -> WriteGuard {
         while LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::sched_yield() };
+            crate::syscall::yield_now();
         }
         WriteGuard(())
     }
@@ -167,8 +166,7 @@ impl WriteGuard {
             if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return Some(WriteGuard(()));
             }
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::sched_yield() };
+            crate::syscall::yield_now();
         }
         None
     }

@@ -87,10 +87,22 @@ fn parse_document(text: &[u8]) -> Result<Node, JsonError> {
 
 type Members = [(String, Node)];
 
+/// "expected WHAT, found KIND" at `node`.
+fn expected(path: &str, node: &Node, what: &str) -> JsonError {
+    error(path, node, cat(&["expected ", what, ", found ", node.value.kind()]))
+}
+
 fn object<'n>(node: &'n Node, path: &str) -> Result<&'n Members, JsonError> {
     match &node.value {
         Value::Object(members) => Ok(members),
-        other => Err(error(path, node, cat(&["expected an object, found ", other.kind()]))),
+        _ => Err(expected(path, node, "an object")),
+    }
+}
+
+fn string<'n>(node: &'n Node, path: &str) -> Result<&'n str, JsonError> {
+    match &node.value {
+        Value::String(text) => Ok(text),
+        _ => Err(expected(path, node, "a string")),
     }
 }
 
@@ -98,10 +110,11 @@ fn member<'n>(members: &'n Members, key: &str) -> Option<&'n Node> {
     members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-fn reject_unknown_keys(members: &Members, known: &[&str], path: &str) -> Result<(), JsonError> {
+/// Rejects fields not in `known` (`known_text` lists them for the message).
+fn reject_unknown_keys(members: &Members, known: &[&str], known_text: &str, path: &str) -> Result<(), JsonError> {
     match members.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         Some((key, node)) => {
-            let message = cat(&["unknown field \"", key, "\" (expected one of: ", &known.join(", "), ")"]);
+            let message = cat(&["unknown field \"", key, "\" (expected one of: ", known_text, ")"]);
             Err(error(&join_path(path, key), node, message))
         }
         None => Ok(()),
@@ -123,28 +136,23 @@ fn bytes_field(members: &Members, field: &str, path: &str) -> Result<Option<Vec<
         (Some(_), Some(node)) => {
             Err(error(path, node, cat(&["give \"", field, "\" or \"", &b64_field, "\", not both"])))
         }
-        (Some(Node { value: Value::String(text), .. }), None) => Ok(Some(text.as_bytes().to_vec())),
-        (Some(node), None) => {
-            Err(error(&join_path(path, field), node, cat(&["expected a string, found ", node.value.kind()])))
+        (Some(node), None) => Ok(Some(string(node, &join_path(path, field))?.as_bytes().to_vec())),
+        (None, Some(node)) => {
+            let b64_path = join_path(path, &b64_field);
+            let text = string(node, &b64_path)?;
+            base64::decode(text)
+                .map(Some)
+                .ok_or_else(|| error(&b64_path, node, "invalid base64 (standard alphabet, with padding)"))
         }
-        (None, Some(node @ Node { value: Value::String(text), .. })) => {
-            base64::decode(text).map(Some).ok_or_else(|| {
-                error(&join_path(path, &b64_field), node, "invalid base64 (standard alphabet, with padding)")
-            })
-        }
-        (None, Some(node)) => Err(error(&join_path(path, &b64_field), node, "expected a base64 string")),
         (None, None) => Ok(None),
     }
 }
 
 fn separator(node: &Node, path: &str) -> Result<u8, JsonError> {
-    match &node.value {
-        Value::String(text) => match text.as_bytes() {
-            [0] => Err(error(path, node, "the separator is a NUL byte")),
-            &[sep] => Ok(sep),
-            other => Err(error(path, node, cat(&["a separator is one byte, got ", &decimal(other.len()), " bytes"]))),
-        },
-        other => Err(error(path, node, cat(&["expected a one-byte string, found ", other.kind()]))),
+    match string(node, path)?.as_bytes() {
+        [0] => Err(error(path, node, "the separator is a NUL byte")),
+        &[sep] => Ok(sep),
+        other => Err(error(path, node, cat(&["a separator is one byte, got ", &decimal(other.len()), " bytes"]))),
     }
 }
 
@@ -153,19 +161,21 @@ const DIRECTIVE_FIELDS: &[&str] = &["op", "name", "name_b64", "value", "value_b6
 /// Parses one directive object found at `path`.
 pub fn parse_directive(node: &Node, registry: &Registry, path: &str) -> Result<Directive, JsonError> {
     let members = object(node, path)?;
-    reject_unknown_keys(members, DIRECTIVE_FIELDS, path)?;
+    reject_unknown_keys(members, DIRECTIVE_FIELDS, "op, name, name_b64, value, value_b64, sep", path)?;
     let op_path = join_path(path, "op");
     let op = match member(members, "op") {
         None => return Err(error(path, node, "missing field \"op\"")),
-        Some(op_node @ Node { value: Value::String(name), .. }) => Op::parse(name.as_bytes()).ok_or_else(|| {
-            let message = cat(&[
-                "unknown operation \"",
-                name,
-                "\" (expected set, add, unset, prepend, append, remove, or pmix.envar.set/add/unset/prepnd/appnd)",
-            ]);
-            error(&op_path, op_node, message)
-        })?,
-        Some(other) => return Err(error(&op_path, other, cat(&["expected a string, found ", other.value.kind()]))),
+        Some(op_node) => {
+            let name = string(op_node, &op_path)?;
+            Op::parse(name.as_bytes()).ok_or_else(|| {
+                let message = cat(&[
+                    "unknown operation \"",
+                    name,
+                    "\" (expected set, add, unset, prepend, append, remove, or pmix.envar.set/add/unset/prepnd/appnd)",
+                ]);
+                error(&op_path, op_node, message)
+            })?
+        }
     };
     let name = bytes_field(members, "name", path)?.ok_or_else(|| error(path, node, "missing field \"name\""))?;
     let value = bytes_field(members, "value", path)?;
@@ -199,7 +209,7 @@ fn parse_directives(
         return Ok(());
     };
     let Value::Array(items) = &list.value else {
-        return Err(error(field, list, cat(&["expected an array of directives, found ", list.value.kind()])));
+        return Err(expected(field, list, "an array of directives"));
     };
     for (index, item) in items.iter().enumerate() {
         into.push(parse_directive(item, registry, &cat(&[field, "[", &decimal(index), "]"]))?);
@@ -226,7 +236,7 @@ fn parse_lists(root: &Members, registry: &mut Registry) -> Result<Vec<(Vec<u8>, 
 pub fn parse_directive_file(text: &[u8], registry: &mut Registry) -> Result<DirectiveFile, JsonError> {
     let document = parse_document(text)?;
     let root = object(&document, "")?;
-    reject_unknown_keys(root, &["lists", "job", "app"], "")?;
+    reject_unknown_keys(root, &["lists", "job", "app"], "lists, job, app", "")?;
     let lists = parse_lists(root, registry)?;
     let mut directives = DirectiveSet::default();
     parse_directives(root, "job", registry, &mut directives.job)?;
@@ -308,7 +318,12 @@ pub fn snapshot_to_json(snapshot: &Snapshot) -> String {
 pub fn parse_snapshot_json(text: &[u8], registry: &Registry) -> Result<Snapshot, JsonError> {
     let document = parse_document(text)?;
     let root = object(&document, "")?;
-    reject_unknown_keys(root, &["envtrack_snapshot", "tracked", "job", "app"], "")?;
+    reject_unknown_keys(
+        root,
+        &["envtrack_snapshot", "tracked", "job", "app"],
+        "envtrack_snapshot, tracked, job, app",
+        "",
+    )?;
     match member(root, "envtrack_snapshot") {
         Some(Node { value: Value::Number(n), .. }) if n == "1" => {}
         Some(node) => {

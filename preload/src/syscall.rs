@@ -1,0 +1,137 @@
+//! The few system calls the library makes itself, issued directly: they are
+//! async-signal-safe by nature, touch no errno, and need no libc symbol bound
+//! at load or at first use (which keeps the library small and cheap to load).
+//! Each returns the kernel's result, or `Err(errno)`.
+
+use core::ffi::{c_char, c_int};
+
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw(number: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
+    let result: isize;
+    // SAFETY: the x86-64 Linux system call convention; the kernel checks the arguments
+    // and clobbers only rcx and r11.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => result,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e, in("r9") f,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn raw(number: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
+    // SAFETY: libc's generic syscall(2) with the same arguments.
+    let result = unsafe { libc::syscall(number as libc::c_long, a, b, c, d, e, f) } as isize;
+    if result == -1 {
+        -(crate::sys::errno() as isize)
+    } else {
+        result
+    }
+}
+
+fn check(result: isize) -> Result<usize, c_int> {
+    if (-4095..0).contains(&result) {
+        Err(-result as c_int)
+    } else {
+        Ok(result as usize)
+    }
+}
+
+pub fn open(path: *const c_char, flags: c_int, mode: c_int) -> Result<c_int, c_int> {
+    // SAFETY: openat(AT_FDCWD, path, …): the kernel validates the path pointer.
+    check(unsafe {
+        raw(libc::SYS_openat as usize, libc::AT_FDCWD as usize, path as usize, flags as usize, mode as usize, 0, 0)
+    })
+    .map(|fd| fd as c_int)
+}
+
+pub fn read(fd: c_int, buffer: &mut [u8]) -> Result<usize, c_int> {
+    // SAFETY: the kernel writes at most buffer.len() bytes into our buffer.
+    check(unsafe { raw(libc::SYS_read as usize, fd as usize, buffer.as_mut_ptr() as usize, buffer.len(), 0, 0, 0) })
+}
+
+pub fn write(fd: c_int, bytes: &[u8]) -> Result<usize, c_int> {
+    // SAFETY: the kernel reads at most bytes.len() bytes from our buffer.
+    check(unsafe { raw(libc::SYS_write as usize, fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0) })
+}
+
+pub fn close(fd: c_int) {
+    // SAFETY: closing a descriptor we own; the result does not matter.
+    let _ = unsafe { raw(libc::SYS_close as usize, fd as usize, 0, 0, 0, 0, 0) };
+}
+
+pub fn unlink(path: *const c_char) {
+    // SAFETY: unlinkat(AT_FDCWD, path, 0): the kernel validates the path pointer.
+    let _ = unsafe { raw(libc::SYS_unlinkat as usize, libc::AT_FDCWD as usize, path as usize, 0, 0, 0, 0) };
+}
+
+pub fn executable(path: *const c_char) -> bool {
+    // SAFETY: faccessat(AT_FDCWD, path, X_OK, 0): the kernel validates the path pointer.
+    let result = unsafe {
+        raw(libc::SYS_faccessat as usize, libc::AT_FDCWD as usize, path as usize, libc::X_OK as usize, 0, 0, 0)
+    };
+    check(result).is_ok()
+}
+
+pub fn map(len: usize) -> Option<*mut u8> {
+    let (protection, flags) = (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS);
+    // SAFETY: an anonymous private mapping chosen by the kernel.
+    let result = unsafe { raw(libc::SYS_mmap as usize, 0, len, protection as usize, flags as usize, usize::MAX, 0) };
+    check(result).ok().map(|address| address as *mut u8)
+}
+
+pub fn unmap(address: *mut u8, len: usize) {
+    // SAFETY: the caller passes a mapping of ours that nothing uses any more.
+    let _ = unsafe { raw(libc::SYS_munmap as usize, address as usize, len, 0, 0, 0, 0) };
+}
+
+pub fn yield_now() {
+    // SAFETY: sched_yield takes no arguments.
+    let _ = unsafe { raw(libc::SYS_sched_yield as usize, 0, 0, 0, 0, 0, 0) };
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: getpid takes no arguments and cannot fail.
+    unsafe { raw(libc::SYS_getpid as usize, 0, 0, 0, 0, 0, 0) as i32 }
+}
+
+/// execve(2) itself, for when no real execve can be found. Returns only on
+/// failure, with the errno.
+pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: the caller's arguments; the kernel validates them.
+    let result = unsafe { raw(libc::SYS_execve as usize, path as usize, argv as usize, envp as usize, 0, 0, 0) };
+    check(result).err().unwrap_or(libc::EINVAL)
+}
+
+/// Waits for `pid` (wait4), retrying when interrupted; the status, or -1.
+pub fn wait_for(pid: i32) -> c_int {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: the kernel writes the status into our local.
+        let result =
+            unsafe { raw(libc::SYS_wait4 as usize, pid as usize, &mut status as *mut c_int as usize, 0, 0, 0, 0) };
+        match check(result) {
+            Ok(_) => return status,
+            Err(libc::EINTR) => continue,
+            Err(_) => return -1,
+        }
+    }
+}
+
+/// A pipe whose ends close on exec.
+pub fn pipe() -> Result<[c_int; 2], c_int> {
+    let mut fds: [c_int; 2] = [-1; 2];
+    // SAFETY: the kernel writes two descriptors into our array.
+    check(unsafe { raw(libc::SYS_pipe2 as usize, fds.as_mut_ptr() as usize, libc::O_CLOEXEC as usize, 0, 0, 0, 0) })?;
+    Ok(fds)
+}
+
+/// Clears close-on-exec on `fd`.
+pub fn keep_on_exec(fd: c_int) {
+    // SAFETY: fcntl(F_SETFD, 0) on a descriptor we own.
+    let _ = unsafe { raw(libc::SYS_fcntl as usize, fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0) };
+}
