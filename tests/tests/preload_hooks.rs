@@ -195,3 +195,18 @@ fn envtrack_off_in_a_childs_environment_leaves_it_alone() {
     assert_eq!(env0_get(&entries, "ENVTRACK_STATE"), None);
     assert_eq!(env0_get(&entries, "T"), Some(&b"1"[..]), "the caller's own entries stand");
 }
+
+#[test]
+fn the_demo_reaches_clean_environment_workers() {
+    let script = workspace().join("examples/train.py");
+    let mut command = command_with_env("/usr/bin/python3", tracked_env(&[]));
+    command.arg(&script);
+    let out = success(&mut command);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for rank in ["rank 0 on node0", "rank 1 on node1"] {
+        assert!(text.contains(&format!("[{rank}] NCCL_DEBUG='INFO'")), "{text}");
+        assert!(text.contains(&format!("[{rank}] PATH starts with '/opt/demo/bin'")), "{text}");
+        assert!(text.contains(&format!("[{rank}] RUN_NOTE='it\\'s \"quoted\", has spaces and $(no shell)'")), "{text}");
+        assert!(text.contains(&format!("[{rank}] demo_helper imported through PYTHONPATH")), "{text}");
+    }
+}
