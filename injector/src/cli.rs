@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, Parser};
+use clap::{ArgMatches, Args, Parser, Subcommand};
 
 use envtrack_model::json::parse_directive_file;
 use envtrack_model::{DirectiveSet, Registry};
@@ -16,25 +16,100 @@ Examples:
   # Run a program under libenvtrack.so; its children inherit what it sets.
   envtrack-inject -- python3 train.py
 
-  # A tool's launch script: every process gets the tool first in PATH and
-  # LD_LIBRARY_PATH, and the application processes also get its LD_PRELOAD.
-  envtrack-inject --prepend PATH=/opt/tool/bin --prepend LD_LIBRARY_PATH=/opt/tool/lib \\
-      --app-prepend LD_PRELOAD=/opt/tool/lib/libhook.so -- ./app
+  # A launcher: every rank on every node gets the tracked changes.
+  envtrack-inject -- mpirun -n 64 --host node1,node2 ./app
 
-  # Directives from a file, then a ';'-separated list variable.
-  envtrack-inject --directives tool.json --sep ';' --append MY_LIST=x -- make -j2";
+  # A tool's launch script: every process gets the tool first in PATH and
+  # LD_LIBRARY_PATH, and the ranks also get its LD_PRELOAD.
+  envtrack-inject --prepend PATH=/opt/tool/bin --prepend LD_LIBRARY_PATH=/opt/tool/lib \\
+      --app-prepend LD_PRELOAD=/opt/tool/lib/libhook.so -- mpiexec.hydra -n 4 ./app
+
+  # Batch systems: export on the submit side, apply on the worker.
+  envtrack-inject export -o job-env.json
+  envtrack-inject apply --snapshot job-env.json -- ./worker";
 
 /// Carry environment changes through processes and launchers.
 #[derive(Parser, Debug)]
-#[command(name = "envtrack-inject", version, after_help = EXAMPLES)]
+#[command(
+    name = "envtrack-inject",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+
     #[command(flatten)]
     pub run: RunArgs,
 }
 
-/// What run mode takes.
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Apply a snapshot and directives here, then run COMMAND with tracking active.
+    #[command(
+        after_help = "Examples:\n  envtrack-inject apply --snapshot job-env.json -- ./worker\n  ssh node 'envtrack-inject apply --snapshot - -- ./worker' < job-env.json"
+    )]
+    Apply(Box<ApplyArgs>),
+    /// Write the snapshot this process inherited, values included, as JSON.
+    #[command(after_help = "Example:\n  envtrack-inject export -o job-env.json   # created with mode 0600")]
+    Export {
+        /// Write to FILE (created with mode 0600) instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Say what is tracked here: +NAME set, -NAME removed, ~NAME prepend/append.
+    #[command(after_help = "Example:\n  LD_PRELOAD=libenvtrack.so bash -c 'export A=1; envtrack-inject show'")]
+    Show {
+        /// The snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Show the values of secret-looking names (*TOKEN*, *SECRET*, *PASSWORD*, *KEY*) too.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Check the setup: the library, glibc, each launcher and its flavor, remote hosts.
+    #[command(after_help = "Example:\n  envtrack-inject doctor --hosts node1,node2")]
+    Doctor {
+        /// Also check that envtrack-inject is on these hosts (comma-separated), through ssh.
+        #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
+        hosts: Vec<String>,
+        /// The ssh command for --hosts.
+        #[arg(long, default_value = "ssh", value_name = "COMMAND")]
+        ssh: String,
+        /// The libenvtrack.so to check (default: next to envtrack-inject, or in ../lib).
+        #[arg(long, value_name = "PATH")]
+        lib: Option<PathBuf>,
+    },
+}
+
+/// What run and launch mode take.
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub directives: DirectiveArgs,
+
+    /// The libenvtrack.so to preload (default: next to envtrack-inject, or in ../lib).
+    #[arg(long, value_name = "PATH")]
+    pub lib: Option<PathBuf>,
+
+    /// Where envtrack-inject is on the remote nodes (default: this one's path, as on a shared filesystem; also ENVTRACK_REMOTE_INJECT).
+    #[arg(long, value_name = "PATH")]
+    pub remote_inject: Option<PathBuf>,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// What apply takes.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The snapshot to apply: a file from `export`, or - for standard input (default: the one the launcher forwarded, else the local one).
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
     #[command(flatten)]
     pub directives: DirectiveArgs,
 

@@ -1,16 +1,30 @@
-//! `envtrack-inject`: runs programs under `libenvtrack.so`, with directives.
+//! `envtrack-inject`: runs programs under `libenvtrack.so`, rewrites launcher
+//! commands so the snapshot reaches every remote worker, applies snapshots on
+//! the worker side, and exports and shows them.
 
+mod apply;
 mod cli;
 mod directive_flags;
+mod doctor;
 mod error;
+mod flavor;
+mod inspect;
+mod launch;
+mod launch_mode;
 mod library;
+mod log;
+mod redact;
 mod run;
 mod state;
+mod transport;
+
+use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches};
 
 use envtrack_model::{vars, Registry, Target};
 
+use crate::cli::{Cli, Sub};
 use crate::error::{UsageError, EXIT_NOT_RUN, EXIT_USAGE};
 
 fn registry_from_env() -> Result<Registry, UsageError> {
@@ -21,22 +35,91 @@ fn registry_from_env() -> Result<Registry, UsageError> {
     Ok(registry)
 }
 
-fn run_mode(matches: &clap::ArgMatches, cli: &cli::Cli) -> Result<std::io::Error, UsageError> {
+/// What ended a mode that did not exec: an exec failure (exit 127), or
+/// nothing to exec (the mode's own exit status).
+enum Ended {
+    ExecFailed(OsString, std::io::Error),
+    Status(i32),
+}
+
+fn this_injector() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| "envtrack-inject".into())
+}
+
+fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> {
     let mut registry = registry_from_env()?;
-    let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
-    let library = library::find_library(cli.run.lib.as_deref())?;
-    let env = run::prepare_environment(state::current_environment(), directives, &library, &registry, Target::App)?;
-    Ok(run::exec(&cli.run.command, &env))
+    match &cli.command {
+        None => {
+            let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
+            let program = &cli.run.command[0];
+            let error = match launch_mode::launcher_of(program)? {
+                Some((launcher, flavor)) => {
+                    let remote = cli
+                        .run
+                        .remote_inject
+                        .clone()
+                        .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").map(Into::into))
+                        .unwrap_or_else(this_injector);
+                    let launch = launch_mode::Launch {
+                        launcher: &launcher,
+                        flavor,
+                        command: &cli.run.command,
+                        directives,
+                        remote_injector: remote.as_os_str(),
+                    };
+                    launch_mode::run(launch, &registry)?
+                }
+                None => {
+                    let library = library::find_library(cli.run.lib.as_deref())?;
+                    let env = run::prepare_environment(
+                        state::current_environment(),
+                        directives,
+                        &library,
+                        &registry,
+                        Target::App,
+                    )?;
+                    log::record("run", program.as_encoded_bytes(), serde_json::json!({}));
+                    run::exec_in(&cli.run.command, &env)
+                }
+            };
+            Ok(Ended::ExecFailed(program.clone(), error))
+        }
+        Some(Sub::Apply(args)) => {
+            let sub = matches.subcommand_matches("apply").expect("clap matched apply");
+            let directives = cli::directives(sub, &args.directives, &mut registry)?;
+            let library = library::find_library(args.lib.as_deref())?;
+            let error = apply::run(args.snapshot.as_deref(), directives, &library, &registry, &args.command)?;
+            Ok(Ended::ExecFailed(args.command[0].clone(), error))
+        }
+        Some(Sub::Export { output }) => {
+            inspect::export(&state::current_environment(), output.as_deref())?;
+            Ok(Ended::Status(0))
+        }
+        Some(Sub::Show { json, reveal }) => {
+            let env = state::current_environment();
+            let text = if *json { inspect::json(&env, *reveal)? } else { inspect::summary(&env, *reveal)? };
+            print!("{text}");
+            Ok(Ended::Status(0))
+        }
+        Some(Sub::Doctor { hosts, ssh, lib }) => {
+            let library = library::find_library(lib.as_deref());
+            let ssh: Vec<String> = ssh.split_whitespace().map(str::to_string).collect();
+            let library = library.as_deref().map_err(|e| e.message.clone());
+            let ok = doctor::run(library, &this_injector(), hosts, &ssh);
+            Ok(Ended::Status(if ok { 0 } else { 1 }))
+        }
+    }
 }
 
 fn main() {
-    let matches = cli::Cli::command().get_matches();
-    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match run_mode(&matches, &cli) {
-        Ok(exec_error) => {
-            eprintln!("envtrack-inject: cannot run {:?}: {exec_error}", cli.run.command[0]);
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match dispatch(&matches, &cli) {
+        Ok(Ended::ExecFailed(program, error)) => {
+            eprintln!("envtrack-inject: cannot run {}: {error}", std::path::Path::new(&program).display());
             std::process::exit(EXIT_NOT_RUN);
         }
+        Ok(Ended::Status(status)) => std::process::exit(status),
         Err(error) => {
             eprintln!("envtrack-inject: {error}");
             std::process::exit(EXIT_USAGE);

@@ -1,16 +1,37 @@
 //! Run mode: `envtrack-inject [DIRECTIVES] -- COMMAND ARGS…` runs COMMAND under
-//! the library, with the directives applied and handed on.
+//! the library, with the directives applied and handed on; and the exec that
+//! every mode ends with.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::CommandExt;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Command;
 
 use envtrack_model::{vars, Directive, DirectiveSet, Environment, Op, Registry, Target};
 
 use crate::error::UsageError;
+use crate::flavor;
 use crate::state::{inherited_snapshot, state_value};
+
+/// Puts `library` first in LD_PRELOAD (once).
+pub fn preload(env: &mut Environment, library: &Path) {
+    strip_preload(env);
+    let directive = Directive::new(Op::Prepend, b"LD_PRELOAD", library.as_os_str().as_bytes(), b':');
+    env.apply(&directive.expect("a checked library path"));
+}
+
+/// Removes every libenvtrack.so from LD_PRELOAD (and LD_PRELOAD if nothing is left).
+pub fn strip_preload(env: &mut Environment) {
+    let Some(value) = env.get(b"LD_PRELOAD").map(<[u8]>::to_vec) else { return };
+    let kept: Vec<&[u8]> = value
+        .split(|&b| b == b':' || b == b' ')
+        .filter(|e| !e.is_empty() && e.rsplit(|&b| b == b'/').next() != Some(b"libenvtrack.so"))
+        .collect();
+    if kept.is_empty() {
+        env.unset(b"LD_PRELOAD");
+    } else {
+        env.set(b"LD_PRELOAD", &kept.join(&b':'));
+    }
+}
 
 /// The environment COMMAND starts with: the current one, with `directives`
 /// added to the inherited snapshot and applied (job level, then app level for
@@ -27,19 +48,42 @@ pub fn prepare_environment(
     let inherited = snapshot.apply_on(&mut env, registry, target);
     env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
     env.unset(vars::ENVTRACK.as_bytes());
-    env.apply(
-        &Directive::new(Op::Prepend, b"LD_PRELOAD", library.as_os_str().as_bytes(), b':')
-            .expect("a checked library path"),
-    );
+    preload(&mut env, library);
     Ok(env)
 }
 
-/// Replaces this process with `command` in `env`. Returns only on failure.
-pub fn exec(command: &[OsString], env: &Environment) -> std::io::Error {
-    let mut cmd = Command::new(&command[0]);
-    cmd.args(&command[1..]).env_clear();
-    for (name, value) in env.pairs() {
-        cmd.env(OsString::from_vec(name.to_vec()), OsString::from_vec(value.to_vec()));
+fn c_string(bytes: &[u8]) -> Option<CString> {
+    CString::new(bytes).ok()
+}
+
+/// Replaces this process with `command` in exactly `env` (entries in order,
+/// byte for byte). The program is looked up in `env`'s PATH, as `env(1)`
+/// does. Returns only on failure.
+pub fn exec_in(command: &[OsString], env: &Environment) -> std::io::Error {
+    let Some(program) = command.first() else {
+        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command");
+    };
+    let Some(path) = flavor::resolve(program, env.get(b"PATH")) else {
+        return std::io::Error::from_raw_os_error(libc::ENOENT);
+    };
+    let argv: Option<Vec<CString>> = command.iter().map(|a| c_string(a.as_bytes())).collect();
+    let envp: Option<Vec<CString>> = env.entries.iter().map(|e| c_string(e)).collect();
+    let (Some(argv), Some(envp), Some(path)) = (argv, envp, c_string(path.as_os_str().as_bytes())) else {
+        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL byte in an argument");
+    };
+    let mut argv_pointers: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_pointers.push(std::ptr::null());
+    let mut envp_pointers: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    envp_pointers.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings in NULL-terminated arrays, alive across the call.
+    unsafe { libc::execve(path.as_ptr(), argv_pointers.as_ptr(), envp_pointers.as_ptr()) };
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::E2BIG) {
+        let bytes: usize = env.entries.iter().map(|e| e.len() + 1).sum();
+        return std::io::Error::other(format!(
+                "the environment is too large for the kernel (E2BIG): {bytes} bytes in {} variables; one string may hold at most 131072 bytes",
+            env.entries.len()
+        ));
     }
-    cmd.exec()
+    error
 }

@@ -15,7 +15,7 @@
 //! Every error says where: the field's path (`job[1].sep`) and its line and
 //! column.
 
-mod base64;
+pub mod base64;
 pub mod reader;
 
 use alloc::borrow::ToOwned;

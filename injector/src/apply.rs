@@ -1,0 +1,73 @@
+//! `envtrack-inject apply`: on a worker's node, before its program starts.
+//! The snapshot (from a launcher's forwarding, a file, standard input, or the
+//! local state) and the directives are applied against this node's own
+//! environment, then the program is exec'd under the library with tracking
+//! active.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use serde_json::json;
+
+use envtrack_model::json::parse_snapshot_json;
+use envtrack_model::{vars, DirectiveSet, Environment, Registry, Snapshot, Target};
+
+use crate::error::UsageError;
+use crate::run::{exec_in, preload};
+use crate::state::{current_environment, inherited_snapshot, state_value};
+use crate::{log, transport};
+
+/// Reads a snapshot from a file or `-` (standard input): the exported JSON
+/// format, or the encoded one (`ET1;…`).
+pub fn read_snapshot(source: &Path, registry: &Registry) -> Result<Snapshot, UsageError> {
+    let shown = source.display();
+    let bytes = if source.as_os_str().as_bytes() == b"-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| UsageError::new(format!("standard input: {e}")))?;
+        bytes
+    } else {
+        std::fs::read(source).map_err(|e| UsageError::new(format!("{shown}: {e}")))?
+    };
+    if bytes.starts_with(envtrack_model::codec::MAGIC) {
+        return Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{shown}: {e}")));
+    }
+    parse_snapshot_json(&bytes, registry).map_err(|e| UsageError::new(format!("{shown}: {e}")))
+}
+
+/// The environment the program starts with, and what was applied.
+pub fn prepare(
+    mut env: Environment,
+    source: Option<&Path>,
+    directives: DirectiveSet,
+    library: &Path,
+    registry: &Registry,
+) -> Result<(Environment, Snapshot), UsageError> {
+    let carried = transport::take(&mut env)?;
+    let mut snapshot = match (source, carried) {
+        (Some(source), _) => read_snapshot(source, registry)?,
+        (None, Some(carried)) => carried,
+        (None, None) => inherited_snapshot(&env)?,
+    };
+    snapshot.directives.extend(directives);
+    let inherited = snapshot.apply_on(&mut env, registry, Target::App);
+    env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
+    env.unset(vars::ENVTRACK.as_bytes());
+    preload(&mut env, library);
+    Ok((env, snapshot))
+}
+
+/// Applies and execs. Returns only on failure.
+pub fn run(
+    source: Option<&Path>,
+    directives: DirectiveSet,
+    library: &Path,
+    registry: &Registry,
+    command: &[OsString],
+) -> Result<std::io::Error, UsageError> {
+    let (env, applied) = prepare(current_environment(), source, directives, library, registry)?;
+    let program = command.first().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
+    log::record("apply", &program, json!({"applied": log::snapshot_json(&applied)}));
+    Ok(exec_in(command, &env))
+}

@@ -1,0 +1,76 @@
+//! `envtrack-inject doctor`: checks the setup and says what is wrong.
+
+use std::ffi::CStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use envtrack_model::vars::DEFAULT_LAUNCHERS;
+
+use crate::flavor;
+
+/// One finding.
+struct Check {
+    ok: bool,
+    what: String,
+}
+
+fn check(ok: bool, what: impl Into<String>) -> Check {
+    Check { ok, what: what.into() }
+}
+
+/// Runs every check, prints them, and returns whether all passed.
+pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ssh: &[String]) -> bool {
+    let mut checks = Vec::new();
+    match library {
+        Ok(library) => {
+            let loaded = Command::new("/bin/true")
+                .env("LD_PRELOAD", library)
+                .stderr(Stdio::piped())
+                .output()
+                .map(|out| out.status.success() && out.stderr.is_empty())
+                .unwrap_or(false);
+            checks.push(check(loaded, format!("library {} loads into /bin/true", library.display())));
+        }
+        Err(problem) => checks.push(check(false, problem)),
+    }
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+    let glibc = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) }.to_string_lossy().into_owned();
+    let (major, minor) =
+        glibc.split_once('.').map_or((0, 0), |(a, b)| (a.parse().unwrap_or(0), b.parse().unwrap_or(0)));
+    checks.push(check((major, minor) >= (2, 36), format!("glibc {glibc} (2.36 or later needed)")));
+    let path = std::env::var_os("PATH");
+    for name in DEFAULT_LAUNCHERS.split(' ').chain(["ssh"]) {
+        match flavor::resolve(name.as_ref(), path.as_ref().map(|p| p.as_encoded_bytes())) {
+            None => checks.push(check(true, format!("launcher {name}: not on PATH"))),
+            Some(found) => match flavor::detect(&found) {
+                Ok(flavor) => {
+                    checks.push(check(true, format!("launcher {name}: {} ({})", found.display(), flavor.name())))
+                }
+                Err(error) => checks.push(check(false, format!("launcher {name}: {error}"))),
+            },
+        }
+    }
+    for host in hosts {
+        let probe = format!("test -x '{}'", injector.display());
+        let ok = Command::new(&ssh[0])
+            .args(&ssh[1..])
+            .arg(host)
+            .arg(&probe)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        let what = if ok {
+            format!("host {host}: {} is there", injector.display())
+        } else {
+            format!("host {host}: {} is missing (or {} cannot reach the host)", injector.display(), ssh.join(" "))
+        };
+        checks.push(check(ok, what));
+    }
+    let all = checks.iter().all(|c| c.ok);
+    for c in &checks {
+        println!("{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
+    }
+    all
+}

@@ -1,0 +1,99 @@
+//! `export` and `show`: the snapshot this process inherited.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use envtrack_model::json::snapshot_to_json;
+use envtrack_model::{Change, Directive, Environment, Snapshot, TrackedChange};
+
+use crate::error::UsageError;
+use crate::redact::{is_secret, shown};
+use crate::state::inherited_snapshot;
+
+/// The inherited snapshot with every value carried.
+pub fn resolved(env: &Environment) -> Result<Snapshot, UsageError> {
+    Ok(inherited_snapshot(env)?.resolve(|name| env.get(name)))
+}
+
+/// Writes the export JSON to `output` (created 0600, never through a
+/// symlink) or standard output.
+pub fn export(env: &Environment, output: Option<&Path>) -> Result<(), UsageError> {
+    let text = snapshot_to_json(&resolved(env)?);
+    match output {
+        None => {
+            std::io::stdout().write_all(text.as_bytes()).map_err(|e| UsageError::new(format!("standard output: {e}")))
+        }
+        Some(path) => std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| UsageError::new(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn directive_line(directive: &Directive, reveal: bool) -> String {
+    let value = shown(&directive.name, &directive.value, reveal);
+    match directive.op {
+        envtrack_model::Op::Unset => format!("unset {}", text(&directive.name)),
+        op => format!("{op} {} {}", text(&directive.name), text(&value)),
+    }
+}
+
+/// The human summary: `+NAME` set, `-NAME` removed, `~NAME prepend …` for lists.
+pub fn summary(env: &Environment, reveal: bool) -> Result<String, UsageError> {
+    let snapshot = inherited_snapshot(env)?;
+    let mut out = String::new();
+    if snapshot.is_empty() {
+        out.push_str("nothing is tracked here\n");
+        return Ok(out);
+    }
+    for tracked in &snapshot.tracked {
+        let name = text(&tracked.name);
+        match &tracked.change {
+            TrackedChange::InEnv(Change::Set) => out.push_str(&format!("+{name}\n")),
+            TrackedChange::InEnv(Change::Unset) => out.push_str(&format!("-{name}\n")),
+            TrackedChange::InEnv(change @ Change::List { .. }) => {
+                for directive in change.directives(&tracked.name, env.get(&tracked.name)) {
+                    let value = shown(&directive.name, &directive.value, reveal);
+                    out.push_str(&format!("~{name} {} {}\n", directive.op, text(&value)));
+                }
+            }
+            TrackedChange::Carried(directive) => out.push_str(&format!("~{}\n", directive_line(directive, reveal))),
+        }
+    }
+    for (level, directives) in [("job", &snapshot.directives.job), ("app", &snapshot.directives.app)] {
+        for directive in directives {
+            out.push_str(&format!("{level}: {}\n", directive_line(directive, reveal)));
+        }
+    }
+    Ok(out)
+}
+
+/// The export JSON, secret-looking values redacted unless `reveal`.
+pub fn json(env: &Environment, reveal: bool) -> Result<String, UsageError> {
+    let mut snapshot = resolved(env)?;
+    if !reveal {
+        for tracked in &mut snapshot.tracked {
+            if let TrackedChange::Carried(directive) = &mut tracked.change {
+                if is_secret(&directive.name) {
+                    directive.value = b"<redacted>".to_vec();
+                }
+            }
+        }
+        for directive in snapshot.directives.job.iter_mut().chain(snapshot.directives.app.iter_mut()) {
+            if is_secret(&directive.name) && !directive.value.is_empty() {
+                directive.value = b"<redacted>".to_vec();
+            }
+        }
+    }
+    Ok(snapshot_to_json(&snapshot))
+}
