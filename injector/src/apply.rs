@@ -16,7 +16,7 @@ use envtrack_model::{vars, DirectiveSet, Environment, Registry, Snapshot, Target
 
 use crate::error::UsageError;
 use crate::run::{exec_in, preload};
-use crate::state::{current_environment, inherited_snapshot, state_value};
+use crate::state::{current_environment, fit_for_exec, inherited_snapshot, state_value};
 use crate::{log, transport};
 
 /// Reads a snapshot from a file or `-` (standard input): the exported JSON
@@ -51,7 +51,8 @@ pub fn prepare(
         (None, None) => inherited_snapshot(&env)?,
     };
     snapshot.directives.extend(directives);
-    let inherited = snapshot.apply_on(&mut env, registry, Target::App);
+    let mut inherited = snapshot.apply_on(&mut env, registry, Target::App);
+    fit_for_exec(&mut env, &mut inherited);
     env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
     env.unset(vars::ENVTRACK.as_bytes());
     preload(&mut env, library);

@@ -14,7 +14,7 @@ use crate::error::UsageError;
 use crate::flavor::{self, Flavor};
 use crate::launch::{self, Context};
 use crate::run::{exec_in, strip_preload};
-use crate::state::{current_environment, inherited_snapshot};
+use crate::state::{current_environment, inherited_snapshot, MAX_STRING};
 use crate::{log, transport};
 
 pub struct Launch<'a> {
@@ -34,6 +34,13 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     snapshot.directives.extend(launch.directives);
     let travelling = snapshot.resolve(|name| env.get(name));
     travelling.apply_on(&mut env, registry, Target::Job);
+    // Values the kernel would refuse in the launcher's environment travel
+    // only in the snapshot (the workers' library restores them).
+    let oversized: Vec<Vec<u8>> =
+        env.pairs().filter(|(n, v)| n.len() + 1 + v.len() >= MAX_STRING).map(|(n, _)| n.to_vec()).collect();
+    for name in oversized {
+        env.unset(&name);
+    }
     env.unset(vars::STATE.as_bytes());
     strip_preload(&mut env);
     let prefix = if launch.flavor == Flavor::Ssh { transport::SSH_PREFIX } else { transport::PREFIX };

@@ -10,7 +10,7 @@ use envtrack_model::{vars, Directive, DirectiveSet, Environment, Op, Registry, T
 
 use crate::error::UsageError;
 use crate::flavor;
-use crate::state::{inherited_snapshot, state_value};
+use crate::state::{fit_for_exec, inherited_snapshot, state_value};
 
 /// Puts `library` first in LD_PRELOAD (once).
 pub fn preload(env: &mut Environment, library: &Path) {
@@ -45,7 +45,8 @@ pub fn prepare_environment(
 ) -> Result<Environment, UsageError> {
     let mut snapshot = inherited_snapshot(&env)?;
     snapshot.directives.extend(directives);
-    let inherited = snapshot.apply_on(&mut env, registry, target);
+    let mut inherited = snapshot.apply_on(&mut env, registry, target);
+    fit_for_exec(&mut env, &mut inherited);
     env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
     env.unset(vars::ENVTRACK.as_bytes());
     preload(&mut env, library);

@@ -14,6 +14,25 @@ use crate::error::UsageError;
 /// the kernel refuses any one environment string over 128 KiB.
 pub const INLINE_LIMIT: usize = 96 * 1024;
 
+/// The kernel refuses any environment string of this length or more.
+pub const MAX_STRING: usize = 32 * 4096;
+
+/// Moves entries the kernel would refuse for their length out of `env` and
+/// into `snapshot` as carried values; the library restores them in the
+/// child (the state then goes through a file).
+pub fn fit_for_exec(env: &mut Environment, snapshot: &mut Snapshot) {
+    let oversized: Vec<(Vec<u8>, Vec<u8>)> = env
+        .pairs()
+        .filter(|(name, value)| name.len() + 1 + value.len() >= MAX_STRING)
+        .map(|(name, value)| (name.to_vec(), value.to_vec()))
+        .collect();
+    for (name, value) in oversized {
+        env.unset(&name);
+        let directive = envtrack_model::Directive::set(&name, &value);
+        snapshot.tracked.push(envtrack_model::Tracked { name, change: envtrack_model::TrackedChange::Carried(directive) });
+    }
+}
+
 /// The environment of this process, as bytes.
 pub fn current_environment() -> Environment {
     Environment::from_entries(std::env::vars_os().map(|(name, value)| {
