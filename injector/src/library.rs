@@ -19,7 +19,13 @@ pub fn find_library(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
     let candidates = [dir.join(LIBRARY_NAME), dir.join("../lib").join(LIBRARY_NAME)];
     for candidate in &candidates {
         if candidate.is_file() {
-            return check(candidate.clone());
+            // /proc/self/exe is already a canonical path: the first candidate needs no resolving.
+            let resolved = if candidate == &candidates[0] {
+                candidate.clone()
+            } else {
+                candidate.canonicalize().unwrap_or(candidate.clone())
+            };
+            return check_chars(resolved);
         }
     }
     Err(UsageError::new(format!(
@@ -32,6 +38,11 @@ pub fn find_library(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
 
 fn check(path: PathBuf) -> Result<PathBuf, UsageError> {
     let path = path.canonicalize().map_err(|e| UsageError::new(format!("library {}: {e}", path.display())))?;
+    check_chars(path)
+}
+
+/// LD_PRELOAD cannot name a path with ':' or a space in it.
+fn check_chars(path: PathBuf) -> Result<PathBuf, UsageError> {
     let text = path.as_os_str().as_encoded_bytes();
     if text.iter().any(|&b| b == b':' || b == b' ') {
         return Err(UsageError::new(format!(

@@ -111,10 +111,30 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
     }
 }
 
-fn main() {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match dispatch(&matches, &cli) {
+/// `envtrack-inject apply -- COMMAND…`, the form launch mode gives every
+/// worker: parsed by hand, since it runs once per rank and the argument
+/// parser is a measurable part of its start-up.
+fn worker_fast_path() {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some("apply".as_ref()) || args.next().as_deref() != Some("--".as_ref()) {
+        return;
+    }
+    let command: Vec<OsString> = args.collect();
+    if command.is_empty() {
+        return;
+    }
+    let result = registry_from_env().and_then(|registry| {
+        let library = library::find_library(None)?;
+        apply::run(None, Default::default(), &library, &registry, &command)
+    });
+    finish(match result {
+        Ok(error) => Ok(Ended::ExecFailed(command[0].clone(), error)),
+        Err(error) => Err(error),
+    });
+}
+
+fn finish(result: Result<Ended, UsageError>) -> ! {
+    match result {
         Ok(Ended::ExecFailed(program, error)) => {
             eprintln!("envtrack-inject: cannot run {}: {error}", std::path::Path::new(&program).display());
             std::process::exit(EXIT_NOT_RUN);
@@ -125,4 +145,11 @@ fn main() {
             std::process::exit(EXIT_USAGE);
         }
     }
+}
+
+fn main() {
+    worker_fast_path();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    finish(dispatch(&matches, &cli));
 }

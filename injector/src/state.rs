@@ -29,7 +29,9 @@ pub fn fit_for_exec(env: &mut Environment, snapshot: &mut Snapshot) {
     for (name, value) in oversized {
         env.unset(&name);
         let directive = envtrack_model::Directive::set(&name, &value);
-        snapshot.tracked.push(envtrack_model::Tracked { name, change: envtrack_model::TrackedChange::Carried(directive) });
+        snapshot
+            .tracked
+            .push(envtrack_model::Tracked { name, change: envtrack_model::TrackedChange::Carried(directive) });
     }
 }
 
