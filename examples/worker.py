@@ -1,9 +1,8 @@
-"""A worker: prints what reached it."""
+"""A worker (an MPI rank): prints what reached it."""
 
 import os
-import sys
 
-rank = sys.argv[1]
+rank = os.environ.get("OMPI_COMM_WORLD_RANK", "?")
 node = os.environ.get("FAKE_NODE", "?")
 try:
     import demo_helper  # importable only through the PYTHONPATH train.py set
@@ -11,7 +10,10 @@ try:
     imported = demo_helper.greeting()
 except ImportError:
     imported = "demo_helper NOT importable: PYTHONPATH did not reach this worker"
-print(f"[rank {rank} on {node}] NCCL_DEBUG={os.environ.get('NCCL_DEBUG')!r}")
-print(f"[rank {rank} on {node}] PATH starts with {os.environ.get('PATH', '').split(':')[0]!r}")
-print(f"[rank {rank} on {node}] RUN_NOTE={os.environ.get('RUN_NOTE')!r}")
-print(f"[rank {rank} on {node}] {imported}", flush=True)
+lines = [
+    f"NCCL_DEBUG={os.environ.get('NCCL_DEBUG')!r}",
+    f"PATH starts with {os.environ.get('PATH', '').split(':')[0]!r}",
+    f"RUN_NOTE={os.environ.get('RUN_NOTE')!r}",
+    imported,
+]
+print("\n".join(f"[rank {rank} on {node}] {line}" for line in lines), flush=True)

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Builds envtrack and runs examples/train.py under libenvtrack.so: the
-# variables train.py sets through os.environ reach workers started with a
-# clean environment (`env -i`), and the worker interpreter starts with the
-# PYTHONPATH train.py set.
+# Builds envtrack and runs examples/train.py, which sets variables through
+# os.environ and starts two MPI ranks with Open MPI's mpirun on two nodes
+# whose environment is clean — once without envtrack, once under
+# libenvtrack.so. Installs what it needs on Debian (as root), as the tests do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v cargo >/dev/null || { echo "demo: cargo is not on PATH (install Rust with rustup)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "demo: python3 is needed (apt-get install python3)" >&2; exit 1; }
+scripts/install-deps.sh
 echo "building envtrack (release)..." >&2
 cargo build --release --quiet -p envtrack-preload -p envtrack-inject
+export FAKE_SSH_ROOT="${TMPDIR:-/tmp}/envtrack-demo-nodes"
 echo
-echo "== without envtrack: the clean-environment workers see nothing of what train.py set"
-python3 examples/train.py
+echo "== without envtrack: the ranks on clean nodes see nothing of what train.py set"
+python3 examples/train.py 2>&1 | grep '^\[rank' | sort
 echo
-echo "== with LD_PRELOAD=libenvtrack.so: every worker sees it, byte for byte"
-LD_PRELOAD="$PWD/target/release/libenvtrack.so" python3 examples/train.py
+echo "== with LD_PRELOAD=libenvtrack.so (mpirun is routed through envtrack-inject by itself)"
+LD_PRELOAD="$PWD/target/release/libenvtrack.so" python3 examples/train.py 2>&1 | grep '^\[rank' | sort

@@ -20,7 +20,9 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
         Autowrap::Default => is_default_launcher(name),
         Autowrap::Names(names) => names.contains(&name),
     };
-    if !routed {
+    // A path that is not there is not routed: the exec fails as it would have
+    // (Python's subprocess, for one, then tries the next PATH candidate).
+    if !routed || (path.contains(&b'/') && !crate::syscall::executable(program)) {
         return None;
     }
     let mut route = Route { injector: [0; 1024], program, argv };

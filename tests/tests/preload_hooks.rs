@@ -197,13 +197,15 @@ fn envtrack_off_in_a_childs_environment_leaves_it_alone() {
 }
 
 #[test]
-fn the_demo_reaches_clean_environment_workers() {
+fn the_demo_reaches_ranks_on_clean_environment_nodes_through_mpirun() {
     let script = workspace().join("examples/train.py");
-    let mut command = command_with_env("/usr/bin/python3", tracked_env(&[]));
+    let nodes = scratch("demo_nodes");
+    let mut command =
+        command_with_env("/usr/bin/python3", tracked_env(&[&format!("FAKE_SSH_ROOT={}", nodes.display())]));
     command.arg(&script);
     let out = success(&mut command);
     let text = String::from_utf8_lossy(&out.stdout);
-    for rank in ["rank 0 on node0", "rank 1 on node1"] {
+    for rank in ["rank 0 on nodeA", "rank 1 on nodeB"] {
         assert!(text.contains(&format!("[{rank}] NCCL_DEBUG='INFO'")), "{text}");
         assert!(text.contains(&format!("[{rank}] PATH starts with '/opt/demo/bin'")), "{text}");
         assert!(text.contains(&format!("[{rank}] RUN_NOTE='it\\'s \"quoted\", has spaces and $(no shell)'")), "{text}");
