@@ -69,6 +69,12 @@ pub fn run(
 ) -> Result<std::io::Error, UsageError> {
     let (env, applied) = prepare(current_environment(), source, directives, library, registry)?;
     let program = command.first().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
+    // The snapshot may have brought the log directory (and what to redact) to this node.
+    for name in [vars::LOG, crate::redact::REDACT_VAR] {
+        if let Some(value) = env.get(name.as_bytes()) {
+            std::env::set_var(name, std::ffi::OsStr::from_bytes(value));
+        }
+    }
     log::record("apply", &program, json!({"applied": log::snapshot_json(&applied)}));
     Ok(exec_in(command, &env))
 }

@@ -32,7 +32,8 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     let mut env = current_environment();
     let mut snapshot = inherited_snapshot(&env)?;
     snapshot.directives.extend(launch.directives);
-    let travelling = snapshot.resolve(|name| env.get(name));
+    let mut travelling = snapshot.resolve(|name| env.get(name));
+    carry_own_variables(&env, &mut travelling);
     travelling.apply_on(&mut env, registry, Target::Job);
     // Values the kernel would refuse in the launcher's environment travel
     // only in the snapshot (the workers' library restores them).
@@ -59,6 +60,21 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
         json!({"flavor": launch.flavor.name(), "snapshot": log::snapshot_json(&travelling)}),
     );
     Ok(exec_in(&command, &env))
+}
+
+/// envtrack's own settings go with the snapshot, so workers on clean nodes
+/// log, redact and route as the launching side asked.
+fn carry_own_variables(env: &envtrack_model::Environment, snapshot: &mut envtrack_model::Snapshot) {
+    for name in [vars::LOG, vars::LISTS, vars::AUTOWRAP, crate::redact::REDACT_VAR] {
+        let name = name.as_bytes();
+        if let Some(value) = env.get(name) {
+            if !snapshot.tracked.iter().any(|t| t.name == name) {
+                let directive = envtrack_model::Directive::set(name, value);
+                let change = envtrack_model::TrackedChange::Carried(directive);
+                snapshot.tracked.push(envtrack_model::Tracked { name: name.to_vec(), change });
+            }
+        }
+    }
 }
 
 /// The launcher `program` names, and its flavor, if it is one.
