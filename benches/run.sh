@@ -13,6 +13,9 @@
 #   load_cost.sh    process start: /bin/true with each preload; ldd; size
 #   setenv_cost.sh  one setenv call, hook vs glibc's own
 #   spawn_cost.sh   one posix_spawn, by environment size (10 … 10000 variables)
+#   inject_cost.py  envtrack-inject: a worker's start against `env`, and an
+#                   mpirun launch against hand-written -x (whole-process times,
+#                   medians of runs taken side by side)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -36,3 +39,8 @@ if ((failed > 0)); then
 else
     echo "all targets met"
 fi
+
+echo
+echo "== envtrack-inject (whole-process times, medians, side by side)"
+cargo build --release --quiet -p envtrack-inject
+python3 "$BENCH_DIR/inject_cost.py" "${BENCH_INJECT_RUNS:-300}" 2> >(grep -v setpgid >&2)
