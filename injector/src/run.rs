@@ -76,8 +76,11 @@ pub fn exec_in(command: &[OsString], env: &Environment) -> std::io::Error {
     argv_pointers.push(std::ptr::null());
     let mut envp_pointers: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     envp_pointers.push(std::ptr::null());
+    // The system call itself, not libc's execve: if this process was started
+    // with libenvtrack.so preloaded, its hook must not route (again) what the
+    // injector has already prepared.
     // SAFETY: NUL-terminated strings in NULL-terminated arrays, alive across the call.
-    unsafe { libc::execve(path.as_ptr(), argv_pointers.as_ptr(), envp_pointers.as_ptr()) };
+    unsafe { libc::syscall(libc::SYS_execve, path.as_ptr(), argv_pointers.as_ptr(), envp_pointers.as_ptr()) };
     let error = std::io::Error::last_os_error();
     if error.raw_os_error() == Some(libc::E2BIG) {
         let bytes: usize = env.entries.iter().map(|e| e.len() + 1).sum();
