@@ -74,7 +74,7 @@ def main():
         print("mpirun: not installed, launch figure skipped")
         return
     with tempfile.TemporaryDirectory() as root:
-        env = dict(CLEAN, FAKE_SSH_ROOT=root, A="1", B="two words")
+        env = dict(CLEAN, FAKE_SSH_ROOT=root, TMPDIR=root, A="1", B="two words")
         common = ["--allow-run-as-root", "--oversubscribe", "-n", "2", "--host", "nodeA,nodeB",
                   "--mca", "plm_rsh_agent", AGENT]
         tracked_env = dict(env, ENVTRACK_STATE="ET1;S1:AS1:B")

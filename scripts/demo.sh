@@ -9,6 +9,8 @@ scripts/install-deps.sh
 echo "building envtrack (release)..." >&2
 cargo build --release --quiet -p envtrack-preload -p envtrack-inject
 export FAKE_SSH_ROOT="${TMPDIR:-/tmp}/envtrack-demo-nodes"
+mkdir -p "$FAKE_SSH_ROOT"
+export TMPDIR="$FAKE_SSH_ROOT"  # mpirun's own session directory, apart from other mpiruns
 echo
 echo "== without envtrack: the ranks on clean nodes see nothing of what train.py set"
 python3 examples/train.py 2>&1 | grep '^\[rank' | sort

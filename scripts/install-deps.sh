@@ -7,6 +7,12 @@ debian_packages=(
   build-essential  # cc and make for the C test programs and the execl* shim
   valgrind         # memcheck runs and instruction counts
   python3          # Python child programs
+  # Real launchers for the end-to-end tests (tests/src/launchers.rs)
+  openmpi-bin      # Open MPI 4: mpirun (orterun)
+  mpich            # MPICH 4: mpiexec.hydra
+  slurmctld slurmd slurm-client munge  # a one-node Slurm started by the tests
+  openssh-server openssh-client        # a loopback sshd started by the tests
+  python3-venv     # the Dask virtual environment (below)
 )
 
 missing=()
@@ -23,5 +29,10 @@ if ((${#missing[@]})); then
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# Dask (scheduler and worker) from PyPI, in a virtual environment the tests use; the tests make it
+# too when it is missing (after a cargo clean). Does nothing when it is already there.
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tests/launchers/make-dask-venv.sh" "$root/target/e2e/dask-venv"
 
 command -v cargo >/dev/null || { echo "install-deps: cargo is not on PATH (install Rust with rustup)" >&2; exit 1; }

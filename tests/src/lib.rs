@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: where the built artifacts are, compiling
 //! the C test programs, and running programs with an exact environment.
 
+pub mod launchers;
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
