@@ -87,3 +87,87 @@ fn a_missing_command_exits_127() {
     assert_eq!(out.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/program"));
 }
+
+fn tracked_bash(script: &str) -> std::process::Output {
+    let mut command = command_with_env("/bin/bash", envtrack_tests::tracked_env(&[]));
+    command.args(["-c", script]);
+    output(&mut command)
+}
+
+#[test]
+fn show_summarises_what_is_tracked_and_redacts_secrets() {
+    let inject = injector().display().to_string();
+    let script = format!(
+        "export A=1 GITHUB_TOKEN=hunter2; export PATH=/opt/x:$PATH; unset HOME; {inject} show; echo ---; {inject} show --reveal --json"
+    );
+    let out = tracked_bash(&script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (summary, json) = text.split_once("---").unwrap();
+    for line in ["+A", "+GITHUB_TOKEN", "~PATH prepend /opt/x"] {
+        assert!(summary.lines().any(|l| l == line), "{line}: {summary}");
+    }
+    assert!(!summary.contains("hunter2"));
+    assert!(json.contains("\"value\": \"hunter2\""), "{json}");
+    let out = tracked_bash(&format!("export GITHUB_TOKEN=hunter2; {inject} show --json"));
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("<redacted>") && !json.contains("hunter2"), "{json}");
+}
+
+#[test]
+fn export_then_apply_from_standard_input_on_a_clean_environment() {
+    let dir = envtrack_tests::scratch("export_stdin");
+    let file = dir.join("env.json");
+    let inject = injector().display().to_string();
+    let out =
+        tracked_bash(&format!("export B='x y' ; export PATH=/opt/b:$PATH; {inject} export -o {}", file.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+    command.args(["apply", "--snapshot", "-", "--", "env", "-0"]).stdin(std::fs::File::open(&file).unwrap());
+    let out = output(&mut command);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let env = env0_entries(&out.stdout);
+    assert_eq!(env0_get(&env, "B"), Some(&b"x y"[..]));
+    assert_eq!(env0_get(&env, "PATH"), Some(&b"/opt/b:/usr/bin:/bin"[..]), "the node's own PATH, extended");
+}
+
+#[test]
+fn a_malformed_snapshot_fails_closed() {
+    let dir = envtrack_tests::scratch("bad_snapshot");
+    let cases = [
+        ("not json", "line 1, column 1"),
+        (r#"{"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "A=B", "value": "x"}]}"#, "tracked[0]"),
+        (r#"{"envtrack_snapshot": 7}"#, "unsupported version"),
+        ("ET1;S9:AB", "malformed snapshot at byte"),
+    ];
+    for (text, message) in cases {
+        let file = dir.join("snapshot");
+        std::fs::write(&file, text).unwrap();
+        let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+        command.arg("apply").arg("--snapshot").arg(&file).args(["--", "sh", "-c", "echo RAN"]);
+        let out = output(&mut command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(message), "{text}: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("RAN"));
+    }
+}
+
+#[test]
+fn doctor_reports_the_library_glibc_and_each_launchers_flavor() {
+    let mut command = command_with_env(injector(), ["PATH=/usr/local/bin:/usr/bin:/bin"]);
+    command.arg("doctor");
+    let out = output(&mut command);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok   library") && text.contains("loads into /bin/true"), "{text}");
+    assert!(text.contains("ok   glibc 2."), "{text}");
+    assert!(text.contains("launcher mpirun: /usr/bin/mpirun (Open MPI)"), "{text}");
+    assert!(text.contains("launcher mpiexec.hydra: /usr/bin/mpiexec.hydra (MPICH Hydra)"), "{text}");
+    assert!(text.contains("launcher srun: /usr/bin/srun (Slurm srun)"), "{text}");
+    let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+    command.args(["doctor", "--lib", "/nonexistent/libenvtrack.so"]);
+    let out = output(&mut command);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL library /nonexistent/libenvtrack.so"));
+}

@@ -323,3 +323,20 @@ fn envtrack_log_says_what_was_applied_where_with_secrets_redacted() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_wrapper_script_named_mpirun_is_recognised_by_what_it_runs() {
+    let dir = scratch("wrapper_script");
+    let agent = fake_ssh_agent(&dir);
+    let wrapper = dir.join("mpirun");
+    std::fs::write(&wrapper, "#!/bin/sh\n# a site module's mpirun\nexec mpiexec.hydra \"$@\"\n").unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&wrapper).status().unwrap();
+    let launch = format!(
+        "{} {} -genvnone -n 2 python3 {}",
+        wrapper.display(),
+        words(&hydra_args(&agent, "nodeA,nodeB")),
+        rank_report().display()
+    );
+    let (_, reports) = launch_from_tracked_bash(&dir, &launch);
+    assert_ranks_got_everything(&reports, "a wrapper script around Hydra");
+}

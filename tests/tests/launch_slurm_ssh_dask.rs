@@ -97,6 +97,12 @@ fn ssh_carries_the_values_to_a_real_sshd_with_its_default_accept_env() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let reports = reports(&out.stdout);
     assert_eq!(reports[0]["values"]["SECRET_VALUE"], Value::Null);
+    // doctor checks the host through the same ssh.
+    let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+    command.args(["doctor", "--hosts", "nodeA", "--ssh", &format!("ssh -F {}", config.display())]);
+    let out = output(&mut command);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("ok   host nodeA: {} is there", injector().display())), "{text}");
     // envtrack missing on the node: the launch fails and names the host and the path.
     let mut command = command_with_env(injector(), tracked_env(&[]));
     command
