@@ -101,7 +101,7 @@ pub fn tracked_env(extra: &[&str]) -> Vec<Vec<u8>> {
 
 /// Runs and returns the output, failing the test if it cannot start.
 pub fn output(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+    command.output().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()))
 }
 
 /// Runs, asserting success, and returns the output.

@@ -171,3 +171,31 @@ fn doctor_reports_the_library_glibc_and_each_launchers_flavor() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL library /nonexistent/libenvtrack.so"));
 }
+
+#[test]
+fn an_environment_too_large_for_the_kernel_gets_a_clear_message() {
+    // 24 values of 120 KB, from a directive file: each fits in one environment string,
+    // together they exceed what the kernel takes for arguments and environment.
+    let dir = envtrack_tests::scratch("too_large");
+    let file = dir.join("big.json");
+    let sets: Vec<String> = (0..24)
+        .map(|i| format!(r#"{{"op": "set", "name": "HUGE_{i}", "value": "{}"}}"#, "h".repeat(120_000)))
+        .collect();
+    std::fs::write(&file, format!(r#"{{"app": [{}]}}"#, sets.join(","))).unwrap();
+    let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+    command.arg("--directives").arg(&file).args(["--", "true"]);
+    let out = output(&mut command);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let head: String = stderr.chars().take(300).collect();
+    assert_eq!(out.status.code(), Some(127), "{head}");
+    assert!(stderr.contains("the environment is too large for the kernel (E2BIG)"), "{head}");
+    // The library says it too, from inside a program whose exec fails.
+    let script = "import os, subprocess\nfor i in range(24):\n    os.environ['HUGE_%d' % i] = 'h' * 120000\ntry:\n    subprocess.run(['/bin/true'])\nexcept OSError as e:\n    print('refused', e.errno)";
+    let mut command = command_with_env("/usr/bin/python3", envtrack_tests::tracked_env(&[]));
+    command.args(["-c", script]);
+    let out = output(&mut command);
+    let stdout: String = String::from_utf8_lossy(&out.stdout).chars().take(300).collect();
+    let stderr: String = String::from_utf8_lossy(&out.stderr).chars().take(600).collect();
+    assert!(stdout.contains("refused 7"), "{stdout}");
+    assert!(stderr.contains("envtrack: the environment is too large for the kernel (E2BIG)"), "{stderr}");
+}
