@@ -107,12 +107,16 @@ pub fn output(command: &mut Command) -> Output {
 /// Runs, asserting success, and returns the output.
 pub fn success(command: &mut Command) -> Output {
     let out = output(command);
+    // The program and its arguments, not the environment (which may be megabytes).
+    let args: Vec<_> = command.get_args().collect();
+    let cut = |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(20_000)]).into_owned();
     assert!(
         out.status.success(),
-        "{command:?} failed ({}):\nstdout: {}\nstderr: {}",
+        "{:?} {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        command.get_program(),
         out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        cut(&out.stdout),
+        cut(&out.stderr)
     );
     out
 }
