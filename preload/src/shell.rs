@@ -22,8 +22,23 @@ use crate::sys;
 
 const SHELL: &[u8] = b"/bin/sh\0";
 
-fn shell_argv(command: *const c_char) -> [*mut c_char; 4] {
-    [c"sh".as_ptr().cast_mut(), c"-c".as_ptr().cast_mut(), command.cast_mut(), core::ptr::null_mut()]
+/// Spawns `/bin/sh -c COMMAND` with the tracked environment; an error number, or 0.
+///
+/// # Safety
+/// `command` is a NUL-terminated string; `actions` and `attr` are null or initialised.
+unsafe fn spawn_shell(
+    command: *const c_char,
+    actions: *const libc::posix_spawn_file_actions_t,
+    attr: *const libc::posix_spawnattr_t,
+    pid: &mut libc::pid_t,
+) -> c_int {
+    let argv = [c"sh".as_ptr().cast_mut(), c"-c".as_ptr().cast_mut(), command.cast_mut(), core::ptr::null_mut()];
+    let envp = sys::current_environ();
+    // SAFETY: a NULL-terminated argv of NUL-terminated strings, environ as envp, and the
+    // caller's actions and attributes.
+    unsafe {
+        spawn_tracked(call::POSIX_SPAWN(), pid, SHELL.as_ptr().cast(), actions, attr, argv.as_ptr(), envp.cast(), true)
+    }
 }
 
 use crate::syscall::wait_for;
@@ -91,19 +106,8 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
         libc::posix_spawnattr_setsigmask(&mut attr, &old_mask);
         libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as _);
 
-        let argv = shell_argv(command);
         let mut pid = 0;
-        let envp = sys::current_environ();
-        let spawned = spawn_tracked(
-            call::POSIX_SPAWN(),
-            &mut pid,
-            SHELL.as_ptr().cast(),
-            core::ptr::null(),
-            &attr,
-            argv.as_ptr(),
-            envp.cast(),
-            true,
-        );
+        let spawned = spawn_shell(command, core::ptr::null(), &attr, &mut pid);
         let status = if spawned == 0 {
             wait_for(pid)
         } else {
@@ -175,19 +179,8 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
                 libc::posix_spawn_file_actions_addclose(&mut actions, fd);
             }
         }
-        let argv = shell_argv(command);
         let mut pid = 0;
-        let envp = sys::current_environ();
-        let spawned = spawn_tracked(
-            call::POSIX_SPAWN(),
-            &mut pid,
-            SHELL.as_ptr().cast(),
-            &actions,
-            core::ptr::null(),
-            argv.as_ptr(),
-            envp.cast(),
-            true,
-        );
+        let spawned = spawn_shell(command, &actions, core::ptr::null(), &mut pid);
         libc::posix_spawn_file_actions_destroy(&mut actions);
         crate::syscall::close(theirs);
         if spawned != 0 {

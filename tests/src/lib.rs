@@ -157,3 +157,17 @@ pub fn change_in(entries: &[Vec<u8>], name: &str) -> Option<Change> {
 pub fn envtrack_lines(stderr: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stderr).lines().filter(|l| l.starts_with("envtrack:")).map(str::to_string).collect()
 }
+
+/// The `REPORT {json}` lines that tests/programs/rank_report.py prints.
+pub fn reports(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("REPORT "))
+        .map(|l| serde_json::from_str(l).expect("a JSON report"))
+        .collect()
+}
+
+/// `text` in single quotes for a POSIX shell.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}

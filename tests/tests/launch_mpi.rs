@@ -15,15 +15,6 @@ fn rank_report() -> PathBuf {
     workspace().join("tests/programs/rank_report.py")
 }
 
-/// The REPORT lines of an output.
-fn reports(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("REPORT "))
-        .map(|l| serde_json::from_str(l).expect("a JSON report"))
-        .collect()
-}
-
 /// The environment a tracked launch starts from. mpirun gets a TMPDIR of its
 /// own: concurrent mpiruns sharing /tmp race on Open MPI's session directory.
 fn mpi_env(dir: &Path, extra: &[&str]) -> Vec<Vec<u8>> {
@@ -67,10 +58,6 @@ fn launch_from_tracked_bash(dir: &Path, launch: &str) -> (std::process::Output, 
     assert_no_leak(&out, dir);
     let reports = reports(&out.stdout);
     (out, reports)
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn assert_ranks_got_everything(reports: &[Value], what: &str) {

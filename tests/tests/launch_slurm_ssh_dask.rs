@@ -7,18 +7,6 @@ use serde_json::Value;
 
 const SECRET: &str = "s3cr3t 'single' \"double\" $(id) `id` a=b;c";
 
-fn reports(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("REPORT "))
-        .map(|l| serde_json::from_str(l).expect("a JSON report"))
-        .collect()
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
 fn rank_report() -> String {
     workspace().join("tests/programs/rank_report.py").display().to_string()
 }

@@ -15,7 +15,7 @@ pub const PAD: &str = "ENVTRACK_HYDRA_PAD";
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use super::{extend_list, split_program, wrapper, Context};
+use super::{extend_list, wrap_app_contexts, Context};
 use crate::error::UsageError;
 
 fn arity(option: &[u8]) -> usize {
@@ -77,23 +77,7 @@ pub fn rewrite(args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsStr
             at + 1
         )));
     }
-    let mut out = Vec::new();
-    let mut rest = args;
-    loop {
-        let (options, program) = split_program(rest, arity);
-        out.extend(rewrite_options(options, listed));
-        if program.is_empty() {
-            return Err(UsageError::new("mpiexec: no program to run was found in its arguments"));
-        }
-        let end = program.iter().position(|w| w.as_bytes() == b":").unwrap_or(program.len());
-        out.extend(wrapper(context));
-        out.extend(program[..end].iter().cloned());
-        if end == program.len() {
-            return Ok(out);
-        }
-        out.push(":".into());
-        rest = &program[end + 1..];
-    }
+    wrap_app_contexts("mpiexec", args, arity, context, |options| Ok(rewrite_options(options, listed)))
 }
 
 #[cfg(test)]

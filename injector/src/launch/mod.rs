@@ -66,6 +66,35 @@ pub fn split_program(args: &[OsString], arity: Arity) -> (&[OsString], &[OsStrin
     (&args[..at], &args[at..])
 }
 
+/// Rewrites an MPI launcher's app contexts, `OPTIONS PROGRAM ARGS [: OPTIONS
+/// PROGRAM ARGS]…`: each context's options through `options`, each program
+/// wrapped (it runs up to the next `:`).
+pub fn wrap_app_contexts(
+    launcher: &str,
+    args: &[OsString],
+    arity: Arity,
+    context: &Context<'_>,
+    mut options: impl FnMut(&[OsString]) -> Result<Vec<OsString>, UsageError>,
+) -> Result<Vec<OsString>, UsageError> {
+    let mut out = Vec::new();
+    let mut rest = args;
+    loop {
+        let (given, program) = split_program(rest, arity);
+        out.extend(options(given)?);
+        if program.is_empty() {
+            return Err(UsageError::new(format!("{launcher}: no program to run was found in its arguments")));
+        }
+        let end = program.iter().position(|w| w.as_bytes() == b":").unwrap_or(program.len());
+        out.extend(wrapper(context));
+        out.extend(program[..end].iter().cloned());
+        if end == program.len() {
+            return Ok(out);
+        }
+        out.push(":".into());
+        rest = &program[end + 1..];
+    }
+}
+
 /// A comma-separated list with `extra` names added (no duplicates).
 pub fn extend_list(list: &[u8], extra: &[String]) -> OsString {
     let mut out: Vec<u8> = list.to_vec();

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use super::{split_program, wrapper, Context};
+use super::{wrap_app_contexts, Context};
 use crate::error::UsageError;
 
 /// Options of Open MPI 4's mpirun that take one value (two for the MCA forms).
@@ -70,29 +70,14 @@ pub fn rewrite(args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsStr
         out.push("-x".into());
         out.push(name.into());
     }
-    let mut rest = args;
-    loop {
-        let (options, program) = split_program(rest, arity);
-        if let Some(app) = options.iter().position(|o| matches!(o.as_bytes(), b"--app" | b"-app")) {
-            return Err(UsageError::new(format!(
-                "mpirun argument {}: --app files are not rewritten; list the programs on the command line",
-                app + 1
-            )));
-        }
-        out.extend(options.iter().cloned());
-        if program.is_empty() {
-            return Err(UsageError::new("mpirun: no program to run was found in its arguments"));
-        }
-        // The program runs up to the next app context (":").
-        let end = program.iter().position(|w| w.as_bytes() == b":").unwrap_or(program.len());
-        out.extend(wrapper(context));
-        out.extend(program[..end].iter().cloned());
-        if end == program.len() {
-            return Ok(out);
-        }
-        out.push(":".into());
-        rest = &program[end + 1..];
+    if let Some(app) = args.iter().position(|a| matches!(a.as_bytes(), b"--app" | b"-app")) {
+        return Err(UsageError::new(format!(
+            "mpirun argument {}: --app files are not rewritten; list the programs on the command line",
+            app + 1
+        )));
     }
+    out.extend(wrap_app_contexts("mpirun", args, arity, context, |options| Ok(options.to_vec()))?);
+    Ok(out)
 }
 
 #[cfg(test)]
