@@ -3,5 +3,6 @@
 //! otherwise load at every start (a tenth of a millisecond here), is not
 //! needed. envtrack-inject starts on every worker of a job.
 fn main() {
-    println!("cargo:rustc-link-lib=static=gcc_eh");
+    // Not bundled into the rlib: the linker finds it in gcc's own directory.
+    println!("cargo:rustc-link-lib=static:-bundle=gcc_eh");
 }

@@ -2,21 +2,7 @@
 //! commands so the snapshot reaches every remote worker, applies snapshots on
 //! the worker side, and exports and shows them.
 
-mod apply;
-mod cli;
-mod directive_flags;
-mod doctor;
-mod error;
-mod flavor;
-mod inspect;
-mod launch;
-mod launch_mode;
-mod library;
-mod log;
-mod redact;
-mod run;
-mod state;
-mod transport;
+use envtrack_inject::{apply, cli, doctor, inspect, launch_mode, library, log, run, state};
 
 use std::ffi::OsString;
 
@@ -24,8 +10,8 @@ use clap::{CommandFactory, FromArgMatches};
 
 use envtrack_model::{vars, Registry, Target};
 
-use crate::cli::{Cli, Sub};
-use crate::error::{UsageError, EXIT_NOT_RUN, EXIT_USAGE};
+use envtrack_inject::cli::{Cli, Sub};
+use envtrack_inject::error::{UsageError, EXIT_NOT_RUN, EXIT_USAGE};
 
 fn registry_from_env() -> Result<Registry, UsageError> {
     let mut registry = Registry::builtin();

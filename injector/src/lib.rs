@@ -1,0 +1,19 @@
+//! envtrack-inject's parts, as a library: the binary (`main.rs`) wires them to
+//! the command line, and the fuzz targets (`fuzz/`) drive the launchers'
+//! command-line rewriting directly.
+
+pub mod apply;
+pub mod cli;
+pub mod directive_flags;
+pub mod doctor;
+pub mod error;
+pub mod flavor;
+pub mod inspect;
+pub mod launch;
+pub mod launch_mode;
+pub mod library;
+pub mod log;
+pub mod redact;
+pub mod run;
+pub mod state;
+pub mod transport;
