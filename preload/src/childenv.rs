@@ -59,8 +59,9 @@ pub struct Request {
     pub envp: *const *const c_char,
     /// Whether `envp` is `environ` (exec functions without an envp).
     pub envp_is_environ: bool,
-    pub mode: Mode,
-    /// Routing: the arguments to hand `envtrack-inject` after `--` (program, then argv[1..]).
+    /// Routing, if the program is a launcher: the arguments to hand
+    /// `envtrack-inject` after `--` (program, then argv[1..]). Not taken when
+    /// the environment asks for envtrack to be off.
     pub route: Option<Route>,
 }
 
@@ -164,6 +165,8 @@ enum Held<'v> {
 struct Builder<'a> {
     loaded: &'a Loaded,
     request: &'a Request,
+    /// Decided from the environment actually used (read under the lock).
+    mode: Mode,
     /// The caller's environment (for functions without an envp, the snapshot of environ).
     envp: *const *const c_char,
     /// A snapshot of `environ` taken once, so both passes see the same one
@@ -234,7 +237,7 @@ impl Builder<'_> {
     /// An ordinary entry: passed on, or carried in the state when the kernel
     /// would refuse it for its length.
     fn pass_entry(&self, out: &mut Out<'_>, entry: &[u8], name: &[u8], value: &[u8]) -> Result<(), Full> {
-        if entry.len() < MAX_STRING || self.request.mode == Mode::Off {
+        if entry.len() < MAX_STRING || self.mode == Mode::Off {
             return out.entry(&[entry]);
         }
         let carried = DirectiveRef { op: Op::Set, name, value, sep: b':' };
@@ -270,7 +273,7 @@ impl Builder<'_> {
             Out::Filling(fill) => fill,
         };
         let mut held = value.map_or(Held::Absent, Held::Given);
-        let directives = if self.request.mode == Mode::Off { None } else { Some(self.directives_for(name)) };
+        let directives = if self.mode == Mode::Off { None } else { Some(self.directives_for(name)) };
         for directive in directives.into_iter().flatten() {
             let (current, target): (Option<&[u8]>, &mut [u8]) = match held {
                 Held::Absent => (None, &mut fill.scratch_a[..]),
@@ -302,7 +305,7 @@ impl Builder<'_> {
         }
         // LD_PRELOAD: this library first (unless off), then the other preloads, without any
         // other copy of libenvtrack.so and without empty elements.
-        let library = if self.request.mode == Mode::Track { Some(self.loaded.library_path()) } else { None };
+        let library = if self.mode == Mode::Track { Some(self.loaded.library_path()) } else { None };
         let (len, in_b) = match held {
             Held::InA(len) => (preload_value(library, fill.scratch_a.get(..len), fill.scratch_b)?, true),
             Held::InB(len) => (preload_value(library, fill.scratch_b.get(..len), fill.scratch_a)?, false),
@@ -319,7 +322,7 @@ impl Builder<'_> {
     /// The whole environment, through `out`.
     fn build(&self, out: &mut Out<'_>) -> Result<(), Full> {
         self.emitted.clear();
-        let mode = self.request.mode;
+        let mode = self.mode;
         let targets = if mode == Mode::Off { 1 } else { self.loaded.target_count().min(MAX_TARGETS) };
         // The value each directed variable starts from: the first occurrence (as getenv
         // sees it), or for LD_PRELOAD the last (as ld.so sees it).
@@ -522,7 +525,21 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
     let bitmap = Bitmap::new(&mut small_bits, table::len())?;
     let emitted = Emitted { bits: bitmap.bits, capacity: bitmap.capacity };
     let last_environ = snapshot.last;
-    build_into(&Builder { loaded, request, envp, environ: snapshot.pointers, last_environ, emitted }, stack)
+    let mode = if asks_off(envp) {
+        Mode::Off
+    } else if request.route.is_some() {
+        Mode::Routed
+    } else {
+        Mode::Track
+    };
+    build_into(&Builder { loaded, request, mode, envp, environ: snapshot.pointers, last_environ, emitted }, stack)
+}
+
+/// Whether `envp` asks for envtrack to be off (`ENVTRACK=off`).
+fn asks_off(envp: *const *const c_char) -> bool {
+    // SAFETY: envp is the caller's array or our snapshot of libc's, NULL-terminated.
+    let mut env = unsafe { CStrArray::new(envp) };
+    env.find_map(|e| value_of(e, vars::ENVTRACK.as_bytes())).is_some_and(vars::is_off)
 }
 
 /// Memory for an [`Emitted`] bitmap: on the stack when small, else mapped.
@@ -642,7 +659,7 @@ fn build_into(builder: &Builder<'_>, stack: &mut [u8]) -> Option<Built> {
         sizes.strings = sizes.strings * factor + margin;
         sizes.state = sizes.state * factor + margin;
         sizes.scratch = sizes.scratch * factor + margin;
-        if let Some(route) = &request.route {
+        if let (Some(route), Mode::Routed) = (&request.route, builder.mode) {
             sizes.argv = argc(route.argv).max(1) + 3;
         }
         // Pointers: entries, the state entry, the NULL.
@@ -725,7 +742,7 @@ unsafe fn fill(
     builder.build(&mut out)?;
     let Out::Filling(fill) = out else { return Err(Full) };
     let Filling { pointers, mut used_pointers, mut state, argv, .. } = fill;
-    if request.mode != Mode::Off {
+    if builder.mode != Mode::Off {
         state.put(&builder.loaded.directive_records)?;
         let state_len = state.len();
         if state_len - STATE_PREFIX.len() > INLINE_STATE {
@@ -737,7 +754,7 @@ unsafe fn fill(
     }
     *pointers.get_mut(used_pointers).ok_or(Full)? = core::ptr::null();
     built.envp = pointers.as_ptr();
-    if let Some(route) = &request.route {
+    if let (Some(route), Mode::Routed) = (&request.route, builder.mode) {
         // SAFETY: route.argv is null or NULL-terminated (exec's contract).
         let rest = unsafe { CStrArray::new(route.argv) };
         let mut at = 0;

@@ -11,7 +11,7 @@
 
 use core::ffi::{c_char, c_int};
 
-use crate::childenv::{self, Mode, Request};
+use crate::childenv::{self, Request};
 use crate::loaded::{self, Loaded};
 use crate::real::call;
 use crate::route;
@@ -113,16 +113,8 @@ unsafe fn execve_real(path: *const c_char, argv: *const *const c_char, envp: *co
     }
 }
 
-/// Whether `envp` asks for envtrack to be off (`ENVTRACK=off`).
-pub fn asks_off(envp: *const *const c_char) -> bool {
-    // SAFETY: envp is null or NULL-terminated (exec's contract).
-    let mut env = unsafe { CStrArray::new(envp) };
-    env.find_map(|e| envtrack_model::apply::entry_value(e, envtrack_model::vars::ENVTRACK.as_bytes()))
-        .is_some_and(envtrack_model::vars::is_off)
-}
-
-/// The request for a child of `loaded` started with `envp`, routed when the
-/// program is a launcher.
+/// The request for a child of `loaded`, routed when the program is a launcher
+/// (unless its environment turns envtrack off, which the build decides).
 pub fn request_for(
     loaded: &Loaded,
     program: Option<*const c_char>,
@@ -130,12 +122,8 @@ pub fn request_for(
     envp: *const *const c_char,
     envp_is_environ: bool,
 ) -> Request {
-    if asks_off(envp) {
-        return Request { envp, envp_is_environ, mode: Mode::Off, route: None };
-    }
     let route = program.and_then(|program| route::route(loaded, program, argv));
-    let mode = if route.is_some() { Mode::Routed } else { Mode::Track };
-    Request { envp, envp_is_environ, mode, route }
+    Request { envp, envp_is_environ, route }
 }
 
 /// Says why an exec failed with E2BIG, with the sizes.
@@ -167,10 +155,11 @@ unsafe fn exec_tracked(exec: Exec, argv: *const *const c_char, envp: *const *con
     };
     sys::set_errno(saved);
     let result = match &request.route {
-        // SAFETY: our built argv and envp, NULL-terminated; the injector path is NUL-terminated.
-        Some(route) => unsafe { execve_real(route.injector_path(), built.argv, built.envp) },
+        // Routed (the build made an argv): our built argv and envp, NULL-terminated; the
+        // injector path is NUL-terminated.
+        Some(route) if !built.argv.is_null() => unsafe { execve_real(route.injector_path(), built.argv, built.envp) },
         // SAFETY: as above.
-        None => unsafe { exec.call_with(argv, built.envp) },
+        _ => unsafe { exec.call_with(argv, built.envp) },
     };
     let error = sys::errno();
     if error == libc::E2BIG {

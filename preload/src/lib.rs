@@ -44,7 +44,20 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     unsafe { lazy::abort() }
 }
 
-/// In a fork child, the writer lock's holder (another parent thread) is gone.
+/// Before fork: take the environment lock, so that no other thread is halfway
+/// through a setenv (whose environ array the child would inherit half
+/// replaced, possibly freed) when the child's memory is copied.
+extern "C" fn before_fork() {
+    table::hold_for_fork();
+}
+
+/// After fork, in the parent: release what `before_fork` took.
+extern "C" fn after_fork_in_parent() {
+    table::release_after_fork();
+}
+
+/// After fork, in the child: the lock's holder (this thread, or another
+/// thread of the parent) is gone.
 extern "C" fn after_fork_in_child() {
     table::reset_lock_after_fork();
 }
@@ -59,7 +72,7 @@ fn initialise() {
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     if !secure {
         // SAFETY: registering a plain function with no preconditions.
-        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
         loaded::load();
     }
 }

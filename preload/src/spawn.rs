@@ -43,8 +43,8 @@ pub unsafe fn spawn_tracked(
     };
     sys::set_errno(saved);
     let (path, argv) = match &request.route {
-        Some(route) => (route.injector_path(), built.argv),
-        None => (path, argv.cast()),
+        Some(route) if !built.argv.is_null() => (route.injector_path(), built.argv),
+        _ => (path, argv.cast()),
     };
     // SAFETY: the caller's pid, actions and attributes; our NULL-terminated argv/envp.
     let result = unsafe { real(pid, path, file_actions, attr, argv.cast(), built.envp.cast()) };

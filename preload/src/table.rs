@@ -146,15 +146,25 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
 /// was another thread of the parent.
 static LOCK: AtomicU32 = AtomicU32::new(0);
 
+/// How many exec paths are waiting for the lock. Writers stand back while
+/// any is: setenv in a loop on other threads would otherwise take the lock
+/// again and again and starve an exec (the lock is not fair).
+static EXEC_WAITING: AtomicU32 = AtomicU32::new(0);
+
 /// Holds the writer lock; released on drop.
 pub struct WriteGuard(());
 
 impl WriteGuard {
     pub fn acquire() -> WriteGuard {
-        while LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        loop {
+            while EXEC_WAITING.load(Ordering::Acquire) > 0 {
+                crate::syscall::yield_now();
+            }
+            if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return WriteGuard(());
+            }
             crate::syscall::yield_now();
         }
-        WriteGuard(())
     }
 
     /// The lock, waiting for its holder at most `tries` times. The exec path
@@ -162,13 +172,17 @@ impl WriteGuard {
     /// holder that never will (a thread a raw `clone` left behind) must not
     /// hang an exec.
     pub fn acquire_within(tries: u32) -> Option<WriteGuard> {
+        EXEC_WAITING.fetch_add(1, Ordering::AcqRel);
+        let mut guard = None;
         for _ in 0..tries {
             if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                return Some(WriteGuard(()));
+                guard = Some(WriteGuard(()));
+                break;
             }
             crate::syscall::yield_now();
         }
-        None
+        EXEC_WAITING.fetch_sub(1, Ordering::AcqRel);
+        guard
     }
 }
 
@@ -178,8 +192,30 @@ impl Drop for WriteGuard {
     }
 }
 
-/// In a fork child: the lock's holder (if any) was another thread of the parent.
+/// Whether `hold_for_fork` took the lock (and the parent must release it).
+static HELD_FOR_FORK: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Takes the lock before a fork (waiting a bounded time: a fork from a signal
+/// handler that interrupted this thread's own setenv must not hang).
+pub fn hold_for_fork() {
+    if let Some(guard) = WriteGuard::acquire_within(1_000_000) {
+        core::mem::forget(guard);
+        HELD_FOR_FORK.store(true, Ordering::Release);
+    }
+}
+
+/// In the parent after a fork: releases what `hold_for_fork` took.
+pub fn release_after_fork() {
+    if HELD_FOR_FORK.swap(false, Ordering::AcqRel) {
+        LOCK.store(0, Ordering::Release);
+    }
+}
+
+/// In a fork child: the lock's holder (if any) was this thread before the
+/// fork, or another thread of the parent.
 pub fn reset_lock_after_fork() {
+    HELD_FOR_FORK.store(false, Ordering::Release);
+    EXEC_WAITING.store(0, Ordering::Release);
     LOCK.store(0, Ordering::Release);
 }
 

@@ -49,7 +49,7 @@ pub static LAST_ENVIRON: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::nu
 /// A program that read `environ` before another thread's setenv replaced it
 /// may still pass the old array to exec: the exec path recognises it here and
 /// uses the current environment instead of reading freed memory.
-static RETIRED: [AtomicPtr<*const c_char>; 8] = [const { AtomicPtr::new(core::ptr::null_mut()) }; 8];
+static RETIRED: [AtomicPtr<*const c_char>; 256] = [const { AtomicPtr::new(core::ptr::null_mut()) }; 256];
 static RETIRED_NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// Whether `array` is an environment array libc has replaced.
