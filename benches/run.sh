@@ -13,6 +13,8 @@
 #   load_cost.sh    process start: /bin/true with each preload; ldd; size
 #   setenv_cost.sh  one setenv call, hook vs glibc's own
 #   spawn_cost.sh   one posix_spawn, by environment size (10 … 10000 variables)
+#   workload.py     make -j2 of a generated C project with and without the
+#                   library (wall time within 3%, same program)
 #   inject_cost.py  envtrack-inject: a worker's start against `env`, and an
 #                   mpirun launch against hand-written -x (whole-process times,
 #                   medians of runs taken side by side)
@@ -44,3 +46,7 @@ echo
 echo "== envtrack-inject (whole-process times, medians, side by side)"
 cargo build --release --quiet -p envtrack-inject
 python3 "$BENCH_DIR/inject_cost.py" "${BENCH_INJECT_RUNS:-300}" 2> >(grep -v setpgid >&2)
+
+echo
+echo "== a real build under the library (wall time, medians, side by side)"
+python3 "$BENCH_DIR/workload.py" "${BENCH_WORKLOAD_RUNS:-9}"
