@@ -19,7 +19,7 @@ cc -O1 -o "$bin/stress" tests/programs/stress.c -lpthread
 cc -O1 -o "$bin/check_child" tests/programs/check_child.c
 c_launches=$((total * 3 / 4))
 py_launches=$((total - c_launches))
-limit=$((60 + total / 50))  # seconds: a run that takes longer has hung
+limit=$((60 + total / 25))  # seconds: a run that takes longer has hung (Python at ~20 launches/s)
 
 status=0
 run() {

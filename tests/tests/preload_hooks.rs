@@ -159,6 +159,47 @@ fn make_j2_children_get_the_tracked_set() {
     }
 }
 
+/// A real multi-process build: `make -j2` of a C project (20 units, each
+/// compiled with a define the parent shell exported, and a link) gives the
+/// same program, byte for byte, with and without the library.
+#[test]
+fn a_real_make_j2_build_gives_the_same_program_under_the_library() {
+    let build = |preload: bool| {
+        let dir = scratch(if preload { "build_with" } else { "build_without" });
+        let units = 20;
+        let mut main = String::new();
+        for i in 0..units {
+            let unit = format!("int unit{i}(int x) {{ return x * SCALE + {i}; }}\n");
+            std::fs::write(dir.join(format!("unit{i}.c")), unit).unwrap();
+            main += &format!("int unit{i}(int);\n");
+        }
+        main += "#include <stdio.h>\nint main(void) { int s = 0;\n";
+        main += &(0..units).map(|i| format!("  s += unit{i}({i});\n")).collect::<String>();
+        main += "  printf(\"%d\\n\", s); return 0; }\n";
+        std::fs::write(dir.join("main.c"), main).unwrap();
+        let objects: Vec<String> = (0..units).map(|i| format!("unit{i}.o")).collect();
+        let makefile = format!(
+            "program: main.o {}\n\tcc -o $@ $^\n%.o: %.c\n\tcc -O2 -DSCALE=$$BUILD_SCALE -c -o $@ $<\n",
+            objects.join(" ")
+        );
+        std::fs::write(dir.join("Makefile"), makefile).unwrap();
+        let mut env = tracked_env(&[]);
+        if !preload {
+            env.retain(|entry| !entry.starts_with(b"LD_PRELOAD="));
+        }
+        let mut command = command_with_env("/bin/bash", env);
+        command.args(["-c", "export BUILD_SCALE=3; make -s -j2 && ./program"]).current_dir(&dir);
+        let printed = success(&mut command).stdout;
+        (std::fs::read(dir.join("program")).unwrap(), printed)
+    };
+    let (plain, plain_printed) = build(false);
+    let (tracked, tracked_printed) = build(true);
+    // sum of i * 3 + i for i in 0..20
+    assert_eq!(String::from_utf8_lossy(&plain_printed).trim(), "760");
+    assert_eq!(tracked_printed, plain_printed, "the program built under the library prints the same");
+    assert!(tracked == plain, "the program built under the library is the same, byte for byte");
+}
+
 #[test]
 fn env_i_and_exec_env_i_keep_tracked_variables_and_envtrack() {
     for script in ["export T=1; env -i /usr/bin/env -0", "export T=1; exec env -i /usr/bin/env -0"] {
