@@ -13,6 +13,7 @@ debian_packages=(
   slurmctld slurmd slurm-client munge  # a one-node Slurm started by the tests
   openssh-server openssh-client        # a loopback sshd started by the tests
   python3-venv     # the Dask virtual environment (below)
+  libcap2-bin      # setcap: a file capability puts a probe in secure execution
 )
 
 missing=()

@@ -1,6 +1,7 @@
-/* Started setuid (AT_SECURE set): says whether it is in secure execution and
- * whether libenvtrack is mapped into it, then changes a variable and execs
- * `env`, whose output shows whether anything of envtrack's was added. */
+/* Started in secure execution (setuid, or with a file capability; AT_SECURE
+ * set): says whether it is in secure execution and whether libenvtrack is
+ * mapped into it, then changes a variable and execs `env`, whose output shows
+ * whether anything of envtrack's was added. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -27,16 +27,38 @@ impl Drop for SystemCopy {
     }
 }
 
-#[test]
-fn a_secure_execution_process_is_left_alone() {
-    let dir = scratch("secure_exec");
+/// How the probe is put into secure execution (the kernel sets `AT_SECURE`).
+#[derive(Clone, Copy)]
+enum Privilege {
+    /// setuid root, run as another user.
+    SetUid,
+    /// a file capability (`setcap`), run as another user: it gains a capability.
+    FileCapability,
+}
+
+/// Runs the secure probe with `LD_PRELOAD` naming a setuid copy of the library in
+/// the system directory (the only kind ld.so preloads into a secure process) and
+/// checks that the library was loaded and changed nothing.
+fn assert_secure_execution_is_left_alone(privilege: Privilege, tag: &str) {
+    let dir = scratch(tag);
     let probe = dir.join("secure_probe");
     std::fs::copy(c_program("secure_probe", false), &probe).unwrap();
-    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o4755)).unwrap();
-    let name = format!("libenvtrack-secure-test-{}.so", std::process::id());
+    match privilege {
+        Privilege::SetUid => {
+            std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        }
+        Privilege::FileCapability => {
+            std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let mut setcap = std::process::Command::new("setcap");
+            setcap.args(["cap_net_bind_service+ep"]).arg(&probe);
+            success(&mut setcap);
+        }
+    }
+    let name = format!("libenvtrack-{tag}-{}.so", std::process::id());
     let _copy = SystemCopy::install(&name);
-    // Run setuid root as another user: the kernel sets AT_SECURE. Only the probe gets
-    // LD_PRELOAD (set by `env`, which itself runs untracked).
+    // Run as another user, so that the privilege is a gain and the kernel sets
+    // AT_SECURE. Only the probe gets LD_PRELOAD (set by `env`, which itself runs
+    // untracked).
     let mut command = command_with_env("/usr/bin/setpriv", ["PATH=/usr/bin:/bin", "GONE=1"]);
     command
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env"])
@@ -49,6 +71,16 @@ fn a_secure_execution_process_is_left_alone() {
     assert!(!text.contains("ENVTRACK"), "the library changed the child's environment: {text}");
     assert!(!text.contains("LD_PRELOAD"), "the library changed the child's environment: {text}");
     assert!(text.contains("GONE=1"), "{text}");
+}
+
+#[test]
+fn a_setuid_process_in_secure_execution_is_left_alone() {
+    assert_secure_execution_is_left_alone(Privilege::SetUid, "secure_setuid");
+}
+
+#[test]
+fn a_process_with_a_file_capability_in_secure_execution_is_left_alone() {
+    assert_secure_execution_is_left_alone(Privilege::FileCapability, "secure_setcap");
 }
 
 #[test]
