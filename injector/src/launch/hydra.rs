@@ -86,12 +86,7 @@ mod tests {
     use envtrack_model::Environment;
 
     fn rewrite_text(text: &str) -> String {
-        let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
-        let mut env = Environment::new();
-        let transport = vec!["T_PARTS".to_string(), "T_0".to_string()];
-        let mut context = Context { remote_injector: "/i".as_ref(), transport: &transport, env: &mut env };
-        let out = rewrite(&args, &mut context).unwrap();
-        out.iter().map(|w| w.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+        crate::launch::rewrite_for_test(rewrite, text, &mut Environment::new())
     }
 
     #[test]

@@ -111,6 +111,22 @@ pub fn extend_list(list: &[u8], extra: &[String]) -> OsString {
     )
 }
 
+/// For the launchers' unit tests: `text` split at spaces, rewritten by the
+/// launcher's `rewrite` with the injector at `/i` and the snapshot carried by
+/// `T_PARTS` and `T_0`, joined again with spaces.
+#[cfg(test)]
+pub(crate) fn rewrite_for_test(
+    rewrite: fn(&[OsString], &mut Context<'_>) -> Result<Vec<OsString>, UsageError>,
+    text: &str,
+    env: &mut Environment,
+) -> String {
+    let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
+    let transport = vec!["T_PARTS".to_string(), "T_0".to_string()];
+    let mut context = Context { remote_injector: "/i".as_ref(), transport: &transport, env };
+    let out = rewrite(&args, &mut context).unwrap();
+    out.iter().map(|w| w.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
