@@ -42,5 +42,5 @@ pub use directive::{Directive, DirectiveError, DirectiveRef, DirectiveSet, Level
 pub use list::Growth;
 pub use op::Op;
 pub use registry::{Registry, DEFAULT_SEPARATOR};
-pub use sink::{Full, Sink, SliceSink};
+pub use sink::{Decimal, Full, Sink, SliceSink};
 pub use snapshot::{Snapshot, Target, Tracked, TrackedChange};

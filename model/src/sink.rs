@@ -22,18 +22,35 @@ pub trait Sink {
     }
 
     /// Append `n` in decimal, without allocating.
-    fn put_decimal(&mut self, mut n: usize) -> Result<(), Full> {
+    fn put_decimal(&mut self, n: usize) -> Result<(), Full> {
+        self.put(Decimal::new(n as u64).as_bytes())
+    }
+}
+
+/// The decimal digits of a number, in a small stack buffer (no allocation:
+/// the preload formats pids and sizes with it after fork).
+pub struct Decimal {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    pub fn new(mut n: u64) -> Self {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
+        let mut start = digits.len();
         loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
             n /= 10;
             if n == 0 {
                 break;
             }
         }
-        self.put(&digits[at..])
+        Decimal { digits, start }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
     }
 }
 

@@ -23,7 +23,7 @@ use core::mem::size_of;
 use envtrack_model::apply::{apply_to_value, Outcome};
 use envtrack_model::codec::{encode_record, Record, MAGIC};
 use envtrack_model::sink::{CountingSink, Full, Sink, SliceSink};
-use envtrack_model::{vars, Change, Directive, DirectiveRef, Op};
+use envtrack_model::{vars, Change, Decimal, Directive, DirectiveRef, Op};
 
 use crate::loaded::{is_envtrack_library, Loaded};
 use crate::sys::{self, CStrArray};
@@ -788,9 +788,9 @@ fn spill(builder: &Builder<'_>, state: &mut SliceSink<'_>, built: &mut Built) ->
     let mut path = SliceSink::new(&mut built.spill);
     path.put(dir)?;
     path.put(b"/envtrack-state-")?;
-    path.put(sys::Decimal::new(crate::syscall::getpid() as u64).as_bytes())?;
+    path.put(Decimal::new(crate::syscall::getpid() as u64).as_bytes())?;
     path.put_byte(b'-')?;
-    path.put(sys::Decimal::new(table::unique()).as_bytes())?;
+    path.put(Decimal::new(table::unique()).as_bytes())?;
     path.put_byte(0)?;
     let path_len = path.len();
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;

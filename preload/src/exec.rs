@@ -11,6 +11,8 @@
 
 use core::ffi::{c_char, c_int};
 
+use envtrack_model::Decimal;
+
 use crate::childenv::{self, Request};
 use crate::loaded::{self, Loaded};
 use crate::real::call;
@@ -133,9 +135,9 @@ pub fn explain_e2big(envp: *const *const c_char) {
     let bytes: usize = env.map(|e| e.len() + 1).sum();
     sys::warn(&[
         b"the environment is too large for the kernel (E2BIG): ",
-        sys::Decimal::new(bytes as u64).as_bytes(),
+        Decimal::new(bytes as u64).as_bytes(),
         b" bytes in ",
-        sys::Decimal::new(env.count() as u64).as_bytes(),
+        Decimal::new(env.count() as u64).as_bytes(),
         b" variables; one string may hold at most 131072 bytes, and arguments and environment together about a quarter of the stack limit (ulimit -s)",
     ]);
 }

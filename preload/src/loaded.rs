@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use envtrack_model::codec::{encode_record, Reader, Record};
 use envtrack_model::json::parse_directive_file;
-use envtrack_model::{vars, Change, DirectiveSet, Level, Op, Registry};
+use envtrack_model::{vars, Change, Decimal, DirectiveSet, Level, Op, Registry};
 
 use crate::sys::{self, CStrArray};
 use crate::table;
@@ -354,7 +354,7 @@ pub fn load() -> Option<&'static Loaded> {
     let mut registry = Registry::builtin();
     if let Some(spec) = own.lists {
         if let (Err(error), true) = (registry.add_spec(spec), is_root) {
-            let at = sys::Decimal::new(error.position as u64);
+            let at = Decimal::new(error.position as u64);
             sys::warn(&[b"ENVTRACK_LISTS: at byte ", at.as_bytes(), b": ", error.message.as_bytes(), b"; ignored"]);
         }
     }
@@ -413,8 +413,8 @@ fn load_config(path: &[u8], registry: &mut Registry, directives: &mut DirectiveS
     };
     match parse_directive_file(&text, registry) {
         Err(error) => {
-            let line = sys::Decimal::new(error.at.line as u64);
-            let column = sys::Decimal::new(error.at.column as u64);
+            let line = Decimal::new(error.at.line as u64);
+            let column = Decimal::new(error.at.column as u64);
             sys::warn(&[
                 b"ENVTRACK_CONFIG ",
                 path,
@@ -458,7 +458,7 @@ fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
 }
 
 fn warn_codec(error: &envtrack_model::codec::CodecError, consequence: &[u8]) {
-    let at = sys::Decimal::new(error.position as u64);
+    let at = Decimal::new(error.position as u64);
     sys::warn(&[
         b"ENVTRACK_STATE: malformed snapshot at byte ",
         at.as_bytes(),

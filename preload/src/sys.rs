@@ -93,32 +93,6 @@ pub fn warn(parts: &[&[u8]]) {
     let _ = crate::syscall::write(2, &line[..len]);
 }
 
-/// Decimal digits of `n`, in a small stack buffer.
-pub struct Decimal {
-    digits: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    pub fn new(mut n: u64) -> Self {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Decimal { digits, start }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.digits[self.start..]
-    }
-}
-
 /// FNV-1a: a small, fast hash for variable names.
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -9,10 +9,10 @@ use core::ffi::{c_char, c_int};
 
 use envtrack_model::{track_ignoring, Change};
 
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
 use crate::loaded::{self, Loaded};
 use crate::real::call;
-use core::sync::atomic::{AtomicPtr, Ordering};
-
 use crate::sys::{self, c_bytes, CStrArray};
 use crate::table;
 
@@ -50,7 +50,7 @@ pub static LAST_ENVIRON: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::nu
 /// may still pass the old array to exec: the exec path recognises it here and
 /// uses the current environment instead of reading freed memory.
 static RETIRED: [AtomicPtr<*const c_char>; 256] = [const { AtomicPtr::new(core::ptr::null_mut()) }; 256];
-static RETIRED_NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static RETIRED_NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether `array` is an environment array libc has replaced.
 pub fn is_retired(array: *const *const c_char) -> bool {
@@ -85,6 +85,24 @@ fn current_value(name: &[u8]) -> Option<&'static [u8]> {
     env.find_map(|entry| envtrack_model::apply::entry_value(entry, name))
 }
 
+/// What every tracking hook does around the real function: `real_call` runs
+/// with envtrack's lock held, so an exec never reads a half-replaced
+/// `environ`; a replaced array is noted; on success `record_change` records
+/// what changed, with `errno` kept as the real call left it.
+#[inline(always)]
+fn tracked_write(real_call: impl FnOnce() -> c_int, record_change: impl FnOnce(&table::WriteGuard)) -> c_int {
+    let guard = table::WriteGuard::acquire();
+    let before = sys::current_environ();
+    let result = real_call();
+    note_replaced(before);
+    if result == 0 {
+        let saved = sys::errno();
+        record_change(&guard);
+        sys::set_errno(saved);
+    }
+    result
+}
+
 /// # Safety
 /// As `setenv(3)`.
 #[no_mangle]
@@ -93,25 +111,21 @@ pub unsafe extern "C" fn setenv(name: *const c_char, value: *const c_char, overw
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
-    let guard = table::WriteGuard::acquire();
-    let before = sys::current_environ();
-    // SAFETY: the caller's arguments, passed on unchanged.
-    let result = unsafe { real(name, value, overwrite) };
-    note_replaced(before);
-    if result == 0 {
-        let saved = sys::errno();
-        // SAFETY: setenv succeeded, so both are valid NUL-terminated strings.
-        let name = unsafe { c_bytes(name) };
-        if overwrite != 0 {
-            // SAFETY: as above.
-            record(&guard, name, Some(unsafe { c_bytes(value) }));
-        } else {
-            // The variable may have been there already, and kept its value.
-            record(&guard, name, current_value(name));
-        }
-        sys::set_errno(saved);
-    }
-    result
+    tracked_write(
+        // SAFETY: the caller's arguments, passed on unchanged.
+        || unsafe { real(name, value, overwrite) },
+        |guard| {
+            // SAFETY: setenv succeeded, so both are valid NUL-terminated strings.
+            let name = unsafe { c_bytes(name) };
+            if overwrite != 0 {
+                // SAFETY: as above.
+                record(guard, name, Some(unsafe { c_bytes(value) }));
+            } else {
+                // The variable may have been there already, and kept its value.
+                record(guard, name, current_value(name));
+            }
+        },
+    )
 }
 
 /// # Safety
@@ -122,18 +136,12 @@ pub unsafe extern "C" fn unsetenv(name: *const c_char) -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
-    let guard = table::WriteGuard::acquire();
-    let before = sys::current_environ();
-    // SAFETY: the caller's argument, passed on unchanged.
-    let result = unsafe { real(name) };
-    note_replaced(before);
-    if result == 0 {
-        let saved = sys::errno();
+    tracked_write(
+        // SAFETY: the caller's argument, passed on unchanged.
+        || unsafe { real(name) },
         // SAFETY: unsetenv succeeded, so name is a valid NUL-terminated string.
-        record(&guard, unsafe { c_bytes(name) }, None);
-        sys::set_errno(saved);
-    }
-    result
+        |guard| record(guard, unsafe { c_bytes(name) }, None),
+    )
 }
 
 /// # Safety
@@ -144,22 +152,18 @@ pub unsafe extern "C" fn putenv(string: *mut c_char) -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
-    let guard = table::WriteGuard::acquire();
-    let before = sys::current_environ();
-    // SAFETY: the caller's argument, passed on unchanged.
-    let result = unsafe { real(string) };
-    note_replaced(before);
-    if result == 0 {
-        let saved = sys::errno();
-        // SAFETY: putenv succeeded, so string is a valid NUL-terminated string.
-        let entry = unsafe { c_bytes(string) };
-        match sys::split_entry(entry) {
-            Some((name, value)) => record(&guard, name, Some(value)),
-            None => record(&guard, entry, None),
-        }
-        sys::set_errno(saved);
-    }
-    result
+    tracked_write(
+        // SAFETY: the caller's argument, passed on unchanged.
+        || unsafe { real(string) },
+        |guard| {
+            // SAFETY: putenv succeeded, so string is a valid NUL-terminated string.
+            let entry = unsafe { c_bytes(string) };
+            match sys::split_entry(entry) {
+                Some((name, value)) => record(guard, name, Some(value)),
+                None => record(guard, entry, None),
+            }
+        },
+    )
 }
 
 /// # Safety
@@ -170,22 +174,17 @@ pub unsafe extern "C" fn clearenv() -> c_int {
         sys::set_errno(libc::ENOSYS);
         return -1;
     };
-    let guard = table::WriteGuard::acquire();
-    let before = sys::current_environ();
-    // SAFETY: no arguments.
-    let result = unsafe { real() };
-    note_replaced(before);
-    if result == 0 {
-        let saved = sys::errno();
-        if let Some(loaded) = loaded::get() {
+    tracked_write(
+        // SAFETY: no arguments.
+        || unsafe { real() },
+        |guard| {
+            let Some(loaded) = loaded::get() else { return };
             for name in loaded.inherited.names() {
-                record(&guard, name, None);
+                record(guard, name, None);
             }
             for index in 0..table::len() {
-                record(&guard, table::entry(index).name, None);
+                record(guard, table::entry(index).name, None);
             }
-        }
-        sys::set_errno(saved);
-    }
-    result
+        },
+    )
 }
