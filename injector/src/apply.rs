@@ -15,8 +15,8 @@ use envtrack_model::json::parse_snapshot_json;
 use envtrack_model::{vars, DirectiveSet, Environment, Registry, Snapshot, Target};
 
 use crate::error::UsageError;
-use crate::run::{exec_in, preload};
-use crate::state::{current_environment, fit_for_exec, inherited_snapshot, state_value};
+use crate::run::{apply_and_hand_on, exec_in};
+use crate::state::{current_environment, inherited_snapshot};
 use crate::{log, transport};
 
 /// Reads a snapshot from a file or `-` (standard input): the exported JSON
@@ -50,12 +50,7 @@ pub fn prepare(
         (None, Some(carried)) => carried,
         (None, None) => inherited_snapshot(&env)?,
     };
-    snapshot.directives.extend(directives);
-    let mut inherited = snapshot.apply_on(&mut env, registry, Target::App);
-    fit_for_exec(&mut env, &mut inherited);
-    env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
-    env.unset(vars::ENVTRACK.as_bytes());
-    preload(&mut env, library);
+    apply_and_hand_on(&mut env, &mut snapshot, directives, library, registry, Target::App)?;
     Ok((env, snapshot))
 }
 
@@ -75,6 +70,6 @@ pub fn run(
             std::env::set_var(name, std::ffi::OsStr::from_bytes(value));
         }
     }
-    log::record("apply", &program, json!({"applied": log::snapshot_json(&applied)}));
+    log::record("apply", &program, || json!({"applied": log::snapshot_json(&applied)}));
     Ok(exec_in(command, &env))
 }

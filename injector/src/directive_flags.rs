@@ -63,10 +63,8 @@ pub fn directives_from_flags(
         let (name, value) = if flag.op == Op::Unset {
             (text, &b""[..])
         } else {
-            match text.iter().position(|&b| b == b'=') {
-                Some(at) => (&text[..at], &text[at + 1..]),
-                None => return Err(UsageError::new(format!("{}: expected NAME=VALUE", where_()))),
-            }
+            envtrack_model::apply::split_entry(text)
+                .ok_or_else(|| UsageError::new(format!("{}: expected NAME=VALUE", where_())))?
         };
         let sep = match separators.iter().rev().find(|s| s.index < given.index) {
             Some(sep) => match sep.argument.as_bytes() {

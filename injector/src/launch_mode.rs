@@ -14,7 +14,7 @@ use crate::error::UsageError;
 use crate::flavor::{self, Flavor};
 use crate::launch::{self, Context};
 use crate::run::{exec_in, strip_preload};
-use crate::state::{current_environment, inherited_snapshot, MAX_STRING};
+use crate::state::{current_environment, inherited_snapshot, oversized_entries};
 use crate::{log, transport};
 
 pub struct Launch<'a> {
@@ -37,9 +37,7 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     travelling.apply_on(&mut env, registry, Target::Job);
     // Values the kernel would refuse in the launcher's environment travel
     // only in the snapshot (the workers' library restores them).
-    let oversized: Vec<Vec<u8>> =
-        env.pairs().filter(|(n, v)| n.len() + 1 + v.len() >= MAX_STRING).map(|(n, _)| n.to_vec()).collect();
-    for name in oversized {
+    for (name, _) in oversized_entries(&env) {
         env.unset(&name);
     }
     env.unset(vars::STATE.as_bytes());
@@ -57,7 +55,7 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     log::record(
         "launch",
         launch.launcher.as_os_str().as_encoded_bytes(),
-        json!({"flavor": launch.flavor.name(), "snapshot": log::snapshot_json(&travelling)}),
+        || json!({"flavor": launch.flavor.name(), "snapshot": log::snapshot_json(&travelling)}),
     );
     Ok(exec_in(&command, &env))
 }
@@ -69,9 +67,7 @@ fn carry_own_variables(env: &envtrack_model::Environment, snapshot: &mut envtrac
         let name = name.as_bytes();
         if let Some(value) = env.get(name) {
             if !snapshot.tracked.iter().any(|t| t.name == name) {
-                let directive = envtrack_model::Directive::set(name, value);
-                let change = envtrack_model::TrackedChange::Carried(directive);
-                snapshot.tracked.push(envtrack_model::Tracked { name: name.to_vec(), change });
+                snapshot.carry_set(name, value);
             }
         }
     }

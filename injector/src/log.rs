@@ -54,10 +54,12 @@ fn hostname() -> String {
     }
 }
 
-/// Appends one record to this process's log file, if `ENVTRACK_LOG` is set.
+/// Appends one record to this process's log file, if `ENVTRACK_LOG` is set;
+/// `fields` is built only then (a worker's start must not pay for it).
 /// A log that cannot be written gives one warning and nothing else.
-pub fn record(event: &str, program: &[u8], mut fields: Value) {
+pub fn record(event: &str, program: &[u8], fields: impl FnOnce() -> Value) {
     let Some(dir) = std::env::var_os(vars::LOG).filter(|d| !d.is_empty()) else { return };
+    let mut fields = fields();
     let host = hostname();
     let pid = std::process::id();
     if let Value::Object(map) = &mut fields {

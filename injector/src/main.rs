@@ -64,7 +64,7 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
                         &registry,
                         Target::App,
                     )?;
-                    log::record("run", program.as_encoded_bytes(), serde_json::json!({}));
+                    log::record("run", program.as_encoded_bytes(), || serde_json::json!({}));
                     run::exec_in(&cli.run.command, &env)
                 }
             };

@@ -6,7 +6,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use envtrack_model::{vars, Directive, DirectiveSet, Environment, Op, Registry, Target};
+use envtrack_model::{vars, Directive, DirectiveSet, Environment, Op, Registry, Snapshot, Target};
 
 use crate::error::UsageError;
 use crate::flavor;
@@ -44,13 +44,28 @@ pub fn prepare_environment(
     target: Target,
 ) -> Result<Environment, UsageError> {
     let mut snapshot = inherited_snapshot(&env)?;
+    apply_and_hand_on(&mut env, &mut snapshot, directives, library, registry, target)?;
+    Ok(env)
+}
+
+/// Adds `directives` to `snapshot` and applies it on `env` for `target`, then
+/// hands the result on in `ENVTRACK_STATE` and preloads the library first:
+/// what every mode does before it execs a program under the library.
+pub fn apply_and_hand_on(
+    env: &mut Environment,
+    snapshot: &mut Snapshot,
+    directives: DirectiveSet,
+    library: &Path,
+    registry: &Registry,
+    target: Target,
+) -> Result<(), UsageError> {
     snapshot.directives.extend(directives);
-    let mut inherited = snapshot.apply_on(&mut env, registry, target);
-    fit_for_exec(&mut env, &mut inherited);
+    let mut inherited = snapshot.apply_on(env, registry, target);
+    fit_for_exec(env, &mut inherited);
     env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
     env.unset(vars::ENVTRACK.as_bytes());
-    preload(&mut env, library);
-    Ok(env)
+    preload(env, library);
+    Ok(())
 }
 
 fn c_string(bytes: &[u8]) -> Option<CString> {

@@ -10,28 +10,21 @@ use envtrack_model::{vars, Environment, Snapshot};
 
 use crate::error::UsageError;
 
-/// Encoded snapshots longer than this go to a file (`ENVTRACK_STATE=@PATH`):
-/// the kernel refuses any one environment string over 128 KiB.
-pub const INLINE_LIMIT: usize = 96 * 1024;
-
-/// The kernel refuses any environment string of this length or more.
-pub const MAX_STRING: usize = 32 * 4096;
+/// The entries of `env` the kernel would refuse for their length.
+pub fn oversized_entries(env: &Environment) -> Vec<(Vec<u8>, Vec<u8>)> {
+    env.pairs()
+        .filter(|(name, value)| vars::is_oversized(name, value))
+        .map(|(name, value)| (name.to_vec(), value.to_vec()))
+        .collect()
+}
 
 /// Moves entries the kernel would refuse for their length out of `env` and
 /// into `snapshot` as carried values; the library restores them in the
 /// child (the state then goes through a file).
 pub fn fit_for_exec(env: &mut Environment, snapshot: &mut Snapshot) {
-    let oversized: Vec<(Vec<u8>, Vec<u8>)> = env
-        .pairs()
-        .filter(|(name, value)| name.len() + 1 + value.len() >= MAX_STRING)
-        .map(|(name, value)| (name.to_vec(), value.to_vec()))
-        .collect();
-    for (name, value) in oversized {
+    for (name, value) in oversized_entries(env) {
         env.unset(&name);
-        let directive = envtrack_model::Directive::set(&name, &value);
-        snapshot
-            .tracked
-            .push(envtrack_model::Tracked { name, change: envtrack_model::TrackedChange::Carried(directive) });
+        snapshot.carry_set(&name, &value);
     }
 }
 
@@ -72,7 +65,7 @@ pub fn inherited_snapshot(env: &Environment) -> Result<Snapshot, UsageError> {
 /// or `@PATH` of a new 0600 file holding it when it is too long.
 pub fn state_value(snapshot: &Snapshot) -> Result<OsString, UsageError> {
     let encoded = snapshot.encode();
-    if encoded.len() <= INLINE_LIMIT {
+    if encoded.len() <= vars::INLINE_STATE {
         return Ok(OsString::from_vec(encoded));
     }
     let path = spill_path();

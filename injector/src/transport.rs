@@ -29,7 +29,7 @@ pub fn encode(snapshot: &Snapshot, prefix: &str) -> Vec<(String, String)> {
     vars
 }
 
-/// The names of the variables [`encode`] makes for a snapshot in `parts` parts.
+/// The names of the variables [`encode`] made.
 pub fn names(vars: &[(String, String)]) -> Vec<String> {
     vars.iter().map(|(name, _)| name.clone()).collect()
 }

@@ -50,6 +50,13 @@ impl Snapshot {
         self.tracked.is_empty() && self.directives.is_empty()
     }
 
+    /// Carries `name` set to `value` (a value that travels in the snapshot
+    /// rather than in the environment).
+    pub fn carry_set(&mut self, name: &[u8], value: &[u8]) {
+        let change = TrackedChange::Carried(Directive::set(name, value));
+        self.tracked.push(Tracked { name: name.to_vec(), change });
+    }
+
     /// Each tracked name once, in the order first tracked.
     pub fn tracked_names(&self) -> Vec<&[u8]> {
         let mut names: Vec<&[u8]> = Vec::new();

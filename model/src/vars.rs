@@ -19,6 +19,18 @@ pub const INJECT: &str = "ENVTRACK_INJECT";
 /// A directory for per-process JSON-lines logs.
 pub const LOG: &str = "ENVTRACK_LOG";
 
+/// The kernel refuses any one argument or environment string this long or
+/// longer (MAX_ARG_STRLEN, 32 pages, counting its NUL).
+pub const MAX_STRING: usize = 32 * 4096;
+/// An encoded state longer than this goes to a file (`ENVTRACK_STATE=@PATH`)
+/// instead of the environment.
+pub const INLINE_STATE: usize = 96 * 1024;
+
+/// Whether the kernel would refuse the entry `name=value` for its length.
+pub fn is_oversized(name: &[u8], value: &[u8]) -> bool {
+    name.len() + 1 + value.len() >= MAX_STRING
+}
+
 /// Launchers a tracked program's exec is routed through the injector for, by
 /// default (space-separated). `ssh` is not among them: `git`, `rsync` and
 /// `scp` run it to hosts that may not have envtrack.

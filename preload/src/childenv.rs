@@ -23,18 +23,14 @@ use core::mem::size_of;
 use envtrack_model::apply::{apply_to_value, Outcome};
 use envtrack_model::codec::{encode_record, Record, MAGIC};
 use envtrack_model::sink::{CountingSink, Full, Sink, SliceSink};
-use envtrack_model::{vars, Change, Decimal, Directive, DirectiveRef, Op};
+use envtrack_model::vars::{self, INLINE_STATE, MAX_STRING};
+use envtrack_model::{Change, Decimal, Directive, DirectiveRef, Op};
 
 use crate::loaded::{is_envtrack_library, Loaded};
 use crate::sys::{self, CStrArray};
 use crate::table;
 use crate::track::change_of;
 
-/// The kernel refuses any one argument or environment string longer than this
-/// (MAX_ARG_STRLEN, 32 pages), counting its NUL.
-pub const MAX_STRING: usize = 32 * 4096;
-/// A state longer than this goes to a file (`ENVTRACK_STATE=@PATH`).
-pub const INLINE_STATE: usize = 96 * 1024;
 /// Directive targets handled per build (distinct names of job-level directives, and LD_PRELOAD).
 pub const MAX_TARGETS: usize = 64;
 
@@ -246,7 +242,7 @@ impl Builder<'_> {
 
     /// `NAME=VALUE` from its parts (or carried, when too long).
     fn emit_pair(&self, out: &mut Out<'_>, name: &[u8], value: &[u8]) -> Result<(), Full> {
-        if name.len() + 1 + value.len() < MAX_STRING {
+        if !vars::is_oversized(name, value) {
             return out.entry(&[name, b"=", value]);
         }
         out.record(&Record::Carried(DirectiveRef { op: Op::Set, name, value, sep: b':' }))

@@ -99,16 +99,14 @@ pub fn wrap_app_contexts(
 pub fn extend_list(list: &[u8], extra: &[String]) -> OsString {
     let mut out: Vec<u8> = list.to_vec();
     for name in extra {
-        if !list.split(|&b| b == b',').any(|n| n == name.as_bytes()) {
+        if !envtrack_model::list::contains(list, b',', name.as_bytes()) {
             if !out.is_empty() {
                 out.push(b',');
             }
             out.extend_from_slice(name.as_bytes());
         }
     }
-    OsString::from(
-        std::str::from_utf8(&out).map(str::to_string).unwrap_or_else(|_| String::from_utf8_lossy(&out).into_owned()),
-    )
+    OsString::from(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// For the launchers' unit tests: `text` split at spaces, rewritten by the

@@ -58,7 +58,6 @@ pub fn rewrite(args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsStr
     remote.extend_from_slice(context.remote_injector.as_bytes());
     remote.extend_from_slice(b" is missing on $(hostname)\" >&2; exit 127; fi");
     out.push(OsString::from(std::ffi::OsStr::from_bytes(&remote)));
-    let _ = &context.env;
     Ok(out)
 }
 
