@@ -68,7 +68,6 @@ fn note_replaced(before: *const *const c_char) {
 /// Records that `name` now has `value` (None: removed). The caller holds
 /// the environment lock.
 fn record(guard: &table::WriteGuard, name: &[u8], value: Option<&[u8]>) {
-    LAST_ENVIRON.store(sys::current_environ().cast_mut(), Ordering::Release);
     let Some(loaded) = loaded::get() else { return };
     if name.is_empty() || name.contains(&b'=') {
         return;
@@ -87,14 +86,18 @@ fn current_value(name: &[u8]) -> Option<&'static [u8]> {
 
 /// What every tracking hook does around the real function: `real_call` runs
 /// with envtrack's lock held, so an exec never reads a half-replaced
-/// `environ`; a replaced array is noted; on success `record_change` records
-/// what changed, with `errno` kept as the real call left it.
+/// `environ`; a replaced array is noted and [`LAST_ENVIRON`] set to what the
+/// call left (once per call, whether or not anything is recorded: a
+/// `clearenv` that records nothing still frees libc's array); on success
+/// `record_change` records what changed, with `errno` kept as the real call
+/// left it.
 #[inline(always)]
 fn tracked_write(real_call: impl FnOnce() -> c_int, record_change: impl FnOnce(&table::WriteGuard)) -> c_int {
     let guard = table::WriteGuard::acquire();
     let before = sys::current_environ();
     let result = real_call();
     note_replaced(before);
+    LAST_ENVIRON.store(sys::current_environ().cast_mut(), Ordering::Release);
     if result == 0 {
         let saved = sys::errno();
         record_change(&guard);

@@ -1,5 +1,6 @@
 /* Edge cases of the exec hooks: NULL and empty envp, a failed exec keeps
- * errno, duplicate keys, entries without '=', non-UTF-8 bytes. */
+ * errno, duplicate keys, entries without '=', non-UTF-8 bytes, an exec after
+ * clearenv freed the array libc had made. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,15 @@ int main(int argc, char **argv) {
     if (argc < 2) return 2;
     const char *mode = argv[1];
     char *args[] = {"env", "-0", NULL};
+    if (!strcmp(mode, "clearenv-exec")) {
+        /* Started with nothing inherited: setenv of an untracked name makes
+         * libc allocate a new array, clearenv frees it and records nothing. */
+        setenv("PWD", "/somewhere", 1);
+        clearenv();
+        execv("/usr/bin/env", args);
+        fprintf(stderr, "%s: %s\n", mode, strerror(errno));
+        return 99;
+    }
     setenv("TRACKED", "t", 1);
     if (!strcmp(mode, "null-envp")) execve("/usr/bin/env", args, NULL);
     else if (!strcmp(mode, "empty-envp")) { char *e[] = {NULL}; execve("/usr/bin/env", args, e); }

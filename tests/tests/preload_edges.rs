@@ -19,6 +19,17 @@ fn null_and_empty_envp_get_the_tracked_set_and_envtrack() {
 }
 
 #[test]
+fn an_exec_after_clearenv_freed_libcs_array_does_not_read_it() {
+    // Nothing inherited (so clearenv has nothing to record): the library is
+    // loaded by ld.so's --preload, not by LD_PRELOAD.
+    let mut command = command_with_env("/lib64/ld-linux-x86-64.so.2", Vec::<Vec<u8>>::new());
+    command.arg("--preload").arg(library()).arg(c_program("edge", false)).arg("clearenv-exec");
+    let entries = env0_entries(&success(&mut command).stdout);
+    assert_eq!(env0_get(&entries, "PWD"), None, "cleared");
+    assert!(env0_get(&entries, "LD_PRELOAD").is_some(), "the child still gets the library");
+}
+
+#[test]
 fn null_argv_is_passed_on() {
     let out = run_edge("null-argv");
     assert!(String::from_utf8_lossy(&out.stdout).contains("TRACKED=t"));
