@@ -157,6 +157,16 @@ impl DirectiveSet {
         }
     }
 
+    /// Whether a directive of either level prepends or appends `element` to
+    /// the list variable `name`: such an element is the directive's.
+    pub fn owns(&self, name: &[u8], element: &[u8]) -> bool {
+        self.in_order().any(|d| {
+            matches!(d.op, Op::Prepend | Op::Append)
+                && d.name == name
+                && crate::list::contains(&d.value, d.sep, element)
+        })
+    }
+
     /// Every directive in application order (job level, then app level).
     pub fn in_order(&self) -> impl Iterator<Item = &Directive> {
         self.job.iter().chain(self.app.iter())

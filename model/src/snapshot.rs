@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 use crate::apply::Environment;
 use crate::diff::{change_ignoring, track_ignoring, Change};
 use crate::directive::{Directive, DirectiveSet};
-use crate::list;
 use crate::op::Op;
 use crate::registry::Registry;
 
@@ -96,9 +95,7 @@ impl Snapshot {
     /// of this snapshot prepends or appends. Such elements are the
     /// directive's: tracking leaves them out (see [`change_ignoring`]).
     pub fn owns(&self, name: &[u8], element: &[u8]) -> bool {
-        self.directives.in_order().any(|d| {
-            matches!(d.op, Op::Prepend | Op::Append) && d.name == name && list::contains(&d.value, d.sep, element)
-        })
+        self.directives.owns(name, element)
     }
 
     /// Applies the snapshot to a node's environment `env`: the carried tracked

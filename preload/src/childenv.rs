@@ -20,7 +20,7 @@
 use core::ffi::c_char;
 use core::mem::size_of;
 
-use envtrack_model::apply::{apply_to_value, Outcome};
+use envtrack_model::apply::{apply_to_value, entry_value, split_entry, Outcome};
 use envtrack_model::codec::{encode_record, Record, MAGIC};
 use envtrack_model::sink::{CountingSink, Full, Sink, SliceSink};
 use envtrack_model::vars::{self, INLINE_STATE, MAX_STRING};
@@ -87,11 +87,6 @@ struct Sizes {
     argv: usize,
 }
 
-/// Whether an environment entry belongs to `name`.
-fn value_of<'e>(entry: &'e [u8], name: &[u8]) -> Option<&'e [u8]> {
-    envtrack_model::apply::entry_value(entry, name)
-}
-
 fn is_state_entry(name: &[u8]) -> bool {
     name == vars::STATE.as_bytes()
 }
@@ -121,17 +116,7 @@ impl Out<'_> {
                 sizes.strings += parts.iter().map(|p| p.len()).sum::<usize>() + 1;
                 Ok(())
             }
-            Out::Filling(fill) => {
-                let start = fill.strings.len();
-                for part in parts {
-                    fill.strings.put(part)?;
-                }
-                fill.strings.put_byte(0)?;
-                let slot = fill.pointers.get_mut(fill.used_pointers).ok_or(Full)?;
-                *slot = fill.strings.written().get(start..).ok_or(Full)?.as_ptr().cast();
-                fill.used_pointers += 1;
-                Ok(())
-            }
+            Out::Filling(fill) => out_entry_parts(&mut fill.strings, fill.pointers, &mut fill.used_pointers, parts),
         }
     }
 
@@ -172,38 +157,7 @@ struct Builder<'a> {
     last_environ: *const *const c_char,
     /// Which tracked entries this pass emitted: a bit per table entry, in
     /// memory of this build alone (other threads build at the same time).
-    emitted: Emitted,
-}
-
-/// A bitmap over table entries. Entries added after the build began are past
-/// its capacity and count as emitted (they are skipped).
-struct Emitted {
-    bits: *mut u8,
-    capacity: usize,
-}
-
-impl Emitted {
-    fn clear(&self) {
-        // SAFETY: `bits` holds capacity / 8 bytes (rounded up), ours alone.
-        unsafe { core::ptr::write_bytes(self.bits, 0, self.capacity.div_ceil(8)) };
-    }
-
-    /// Marks entry `index`; returns whether it was already marked.
-    fn mark(&self, index: usize) -> bool {
-        if index >= self.capacity {
-            return true;
-        }
-        // SAFETY: index < capacity, within the bitmap.
-        let byte = unsafe { &mut *self.bits.add(index / 8) };
-        let was = *byte & (1 << (index % 8)) != 0;
-        *byte |= 1 << (index % 8);
-        was
-    }
-
-    fn is_marked(&self, index: usize) -> bool {
-        // SAFETY: index < capacity, within the bitmap.
-        index >= self.capacity || unsafe { *self.bits.add(index / 8) } & (1 << (index % 8)) != 0
-    }
+    emitted: &'a Bitmap,
 }
 
 impl Builder<'_> {
@@ -234,10 +188,9 @@ impl Builder<'_> {
     /// would refuse it for its length.
     fn pass_entry(&self, out: &mut Out<'_>, entry: &[u8], name: &[u8], value: &[u8]) -> Result<(), Full> {
         if entry.len() < MAX_STRING || self.mode == Mode::Off {
-            return out.entry(&[entry]);
+            return out.entry(&[entry]); // one part: this is the path every entry takes
         }
-        let carried = DirectiveRef { op: Op::Set, name, value, sep: b':' };
-        out.record(&Record::Carried(carried))
+        self.emit_pair(out, name, value)
     }
 
     /// `NAME=VALUE` from its parts (or carried, when too long).
@@ -259,7 +212,7 @@ impl Builder<'_> {
                     bound += directive.value.len() + 1;
                 }
                 if is_preload {
-                    bound += self.loaded.library_path().len() + 1;
+                    bound += self.loaded.library.len() + 1;
                 }
                 sizes.entries += 1;
                 sizes.strings += name.len() + 1 + bound + 1;
@@ -301,7 +254,7 @@ impl Builder<'_> {
         }
         // LD_PRELOAD: this library first (unless off), then the other preloads, without any
         // other copy of libenvtrack.so and without empty elements.
-        let library = if self.mode == Mode::Track { Some(self.loaded.library_path()) } else { None };
+        let library = if self.mode == Mode::Track { Some(self.loaded.library) } else { None };
         let (len, in_b) = match held {
             Held::InA(len) => (preload_value(library, fill.scratch_a.get(..len), fill.scratch_b)?, true),
             Held::InB(len) => (preload_value(library, fill.scratch_b.get(..len), fill.scratch_a)?, false),
@@ -325,7 +278,7 @@ impl Builder<'_> {
         let mut chosen: [Option<&[u8]>; MAX_TARGETS] = [None; MAX_TARGETS];
         let mut emitted = [false; MAX_TARGETS];
         for entry in self.envp() {
-            let Some((name, value)) = sys::split_entry(entry) else { continue };
+            let Some((name, value)) = split_entry(entry) else { continue };
             if let Some(j) = self.target_index(name).filter(|&j| j < targets) {
                 if chosen[j].is_none() || name == b"LD_PRELOAD" {
                     chosen[j] = Some(value);
@@ -333,7 +286,7 @@ impl Builder<'_> {
             }
         }
         for entry in self.envp() {
-            let Some((name, value)) = sys::split_entry(entry) else {
+            let Some((name, value)) = split_entry(entry) else {
                 out.entry(&[entry])?; // not NAME=VALUE: kept as it is
                 continue;
             };
@@ -374,7 +327,7 @@ impl Builder<'_> {
         // SAFETY: each source is null, our snapshot of environ, or libc's own NULL-terminated
         // array (libc frees none of its strings).
         for entry in sources.iter().flat_map(|&source| unsafe { CStrArray::new(source) }) {
-            let Some((name, value)) = sys::split_entry(entry) else { continue };
+            let Some((name, value)) = split_entry(entry) else { continue };
             let Some((index, tracked)) = table::find_numbered(name) else { continue };
             if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_entry(name) {
                 continue;
@@ -426,8 +379,8 @@ impl Builder<'_> {
         // envtrack's own configuration, rebuilt if the caller dropped it (env -i).
         for own in &self.loaded.own_entries {
             let own = own.get(..own.len().saturating_sub(1)).unwrap_or_default();
-            let Some((name, _)) = sys::split_entry(own) else { continue };
-            if !self.envp().any(|entry| value_of(entry, name).is_some()) {
+            let Some((name, _)) = split_entry(own) else { continue };
+            if !self.envp().any(|entry| entry_value(entry, name).is_some()) {
                 out.entry(&[own])?;
             }
         }
@@ -519,7 +472,6 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
     // libc's array passed as envp (even one replaced since) means "the environment".
     let envp = if request.envp_is_environ || snapshot.envp_is_libc { snapshot.pointers } else { request.envp };
     let bitmap = Bitmap::new(&mut small_bits, table::len())?;
-    let emitted = Emitted { bits: bitmap.bits, capacity: bitmap.capacity };
     let last_environ = snapshot.last;
     let mode = if asks_off(envp) {
         Mode::Off
@@ -528,6 +480,7 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
     } else {
         Mode::Track
     };
+    let emitted = &bitmap;
     build_into(&Builder { loaded, request, mode, envp, environ: snapshot.pointers, last_environ, emitted }, stack)
 }
 
@@ -535,10 +488,12 @@ pub fn prepare(loaded: &Loaded, request: &Request, stack: &mut [u8]) -> Option<B
 fn asks_off(envp: *const *const c_char) -> bool {
     // SAFETY: envp is the caller's array or our snapshot of libc's, NULL-terminated.
     let mut env = unsafe { CStrArray::new(envp) };
-    env.find_map(|e| value_of(e, vars::ENVTRACK.as_bytes())).is_some_and(vars::is_off)
+    env.find_map(|e| entry_value(e, vars::ENVTRACK.as_bytes())).is_some_and(vars::is_off)
 }
 
-/// Memory for an [`Emitted`] bitmap: on the stack when small, else mapped.
+/// A bitmap over table entries, on the stack when small, else mapped. Entries
+/// added after the build began are past its capacity and count as marked
+/// (they are skipped).
 struct Bitmap {
     bits: *mut u8,
     capacity: usize,
@@ -552,6 +507,28 @@ impl Bitmap {
         }
         let mapping = sys::map(entries.div_ceil(8))?;
         Some(Bitmap { bits: mapping, capacity: entries, mapping })
+    }
+
+    fn clear(&self) {
+        // SAFETY: `bits` holds capacity / 8 bytes (rounded up), ours alone.
+        unsafe { core::ptr::write_bytes(self.bits, 0, self.capacity.div_ceil(8)) };
+    }
+
+    /// Marks entry `index`; returns whether it was already marked.
+    fn mark(&self, index: usize) -> bool {
+        if index >= self.capacity {
+            return true;
+        }
+        // SAFETY: index < capacity, within the bitmap.
+        let byte = unsafe { &mut *self.bits.add(index / 8) };
+        let was = *byte & (1 << (index % 8)) != 0;
+        *byte |= 1 << (index % 8);
+        was
+    }
+
+    fn is_marked(&self, index: usize) -> bool {
+        // SAFETY: index < capacity, within the bitmap.
+        index >= self.capacity || unsafe { *self.bits.add(index / 8) } & (1 << (index % 8)) != 0
     }
 }
 
@@ -751,8 +728,6 @@ unsafe fn fill(
     *pointers.get_mut(used_pointers).ok_or(Full)? = core::ptr::null();
     built.envp = pointers.as_ptr();
     if let (Some(route), Mode::Routed) = (&request.route, builder.mode) {
-        // SAFETY: route.argv is null or NULL-terminated (exec's contract).
-        let rest = unsafe { CStrArray::new(route.argv) };
         let mut at = 0;
         let mut push = |p: *const c_char| -> Result<(), Full> {
             *argv.get_mut(at).ok_or(Full)? = p;
@@ -763,7 +738,8 @@ unsafe fn fill(
         push(c"--".as_ptr())?;
         push(route.program)?;
         let mut index = 0;
-        // SAFETY: as above; we only read the pointers of argv[1..].
+        // SAFETY: route.argv is null or NULL-terminated (exec's contract); we only read
+        // the pointers of argv[1..].
         while !route.argv.is_null() && !unsafe { *route.argv.add(index) }.is_null() {
             if index > 0 {
                 // SAFETY: index is within the NULL-terminated array.
@@ -771,7 +747,6 @@ unsafe fn fill(
             }
             index += 1;
         }
-        let _ = rest;
         push(core::ptr::null())?;
         built.argv = argv.as_ptr();
     }

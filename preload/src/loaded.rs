@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use envtrack_model::apply::split_entry;
 use envtrack_model::codec::{encode_record, Reader, Record};
 use envtrack_model::json::parse_directive_file;
 use envtrack_model::{vars, Change, Decimal, DirectiveSet, Level, Op, Registry};
@@ -116,7 +117,7 @@ impl Inherited {
             let at = offset;
             offset += entry.len() + 1;
             each(entry);
-            let Some((name, _)) = sys::split_entry(entry) else { continue };
+            let Some((name, _)) = split_entry(entry) else { continue };
             let mut slot = sys::hash(name) as usize & (slots - 1);
             loop {
                 match index[slot] {
@@ -169,7 +170,7 @@ impl Inherited {
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
-        self.entries().filter_map(|e| sys::split_entry(e).map(|(name, _)| name))
+        self.entries().filter_map(|e| split_entry(e).map(|(name, _)| name))
     }
 }
 
@@ -178,17 +179,7 @@ impl Loaded {
     /// to `name`, or `element` is this library in LD_PRELOAD: such elements
     /// are envtrack's, and tracking leaves them out.
     pub fn owns(&self, name: &[u8], element: &[u8]) -> bool {
-        (name == b"LD_PRELOAD" && is_envtrack_library(element))
-            || self.directives.in_order().any(|d| {
-                matches!(d.op, Op::Prepend | Op::Append)
-                    && d.name == name
-                    && envtrack_model::list::contains(&d.value, d.sep, element)
-            })
-    }
-
-    /// The library path.
-    pub fn library_path(&self) -> &'static [u8] {
-        self.library
+        (name == b"LD_PRELOAD" && is_envtrack_library(element)) || self.directives.owns(name, element)
     }
 
     /// How many directed variables a child build handles: LD_PRELOAD and
@@ -313,7 +304,7 @@ impl OwnVariables {
         if !entry.starts_with(b"ENVTRACK") {
             return;
         }
-        let Some((name, value)) = sys::split_entry(entry) else { return };
+        let Some((name, value)) = split_entry(entry) else { return };
         let name = core::str::from_utf8(name).unwrap_or_default();
         match name {
             vars::ENVTRACK => own.off = vars::is_off(value),

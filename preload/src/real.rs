@@ -67,8 +67,11 @@ macro_rules! reals {
     ($($static_name:ident = $symbol:literal as $ty:ty;)*) => {
         $(pub static $static_name: Real = Real::new(concat!($symbol, "\0").as_bytes());)*
 
+        /// How many real functions there are.
+        pub const COUNT: usize = [$(stringify!($static_name)),*].len();
+
         /// Every real function, for the constructor.
-        pub static ALL: &[&Real] = &[$(&$static_name),*];
+        pub static ALL: [&Real; COUNT] = [$(&$static_name),*];
 
         pub mod call {
             //! Typed accessors: `call::execve()` is the real `execve`, or None.
@@ -110,13 +113,12 @@ pub static OWN_PATH: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
 /// Resolves every real function (the constructor calls this first): one walk
 /// over the loaded objects' symbol tables, then dlsym for anything it left.
 pub fn resolve_all() {
-    let mut names: [&[u8]; 15] = [&[]; 15];
-    let mut found = [core::ptr::null_mut(); 15];
+    let mut names: [&[u8]; COUNT] = [&[]; COUNT];
+    let mut found = [core::ptr::null_mut(); COUNT];
     for (name, real) in names.iter_mut().zip(ALL.iter()) {
         *name = &real.name[..real.name.len() - 1];
     }
-    let count = ALL.len().min(names.len());
-    let own_path = crate::symbols::find_next(&names[..count], &mut found[..count]);
+    let own_path = crate::symbols::find_next(&names, &mut found);
     OWN_PATH.store(own_path.cast_mut(), Ordering::Release);
     for (real, address) in ALL.iter().zip(found) {
         if address.is_null() {

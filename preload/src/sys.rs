@@ -51,10 +51,6 @@ impl CStrArray {
     pub unsafe fn new(array: *const *const c_char) -> Self {
         CStrArray { at: array }
     }
-
-    pub fn count(self) -> usize {
-        Iterator::count(self)
-    }
 }
 
 impl Iterator for CStrArray {
@@ -101,11 +97,6 @@ pub fn hash(bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
-}
-
-/// The name of a `NAME=VALUE` entry and its value; `None` without `=`.
-pub fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
-    envtrack_model::apply::split_entry(entry)
 }
 
 pub use crate::syscall::{map, unmap};

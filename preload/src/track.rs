@@ -161,7 +161,7 @@ pub unsafe extern "C" fn putenv(string: *mut c_char) -> c_int {
         |guard| {
             // SAFETY: putenv succeeded, so string is a valid NUL-terminated string.
             let entry = unsafe { c_bytes(string) };
-            match sys::split_entry(entry) {
+            match envtrack_model::apply::split_entry(entry) {
                 Some((name, value)) => record(guard, name, Some(value)),
                 None => record(guard, entry, None),
             }
