@@ -34,7 +34,9 @@ pub struct Loaded {
     /// The same directives as snapshot records, copied into every child's state.
     pub directive_records: Vec<u8>,
     /// The distinct names job-level directives act on (LD_PRELOAD is always
-    /// a target too: see [`Loaded::target_index`]).
+    /// a target too, number 0: see [`Loaded::target_index`]). It is not kept
+    /// in this list so that a process without directives allocates nothing
+    /// at load, and LD_PRELOAD is found without a search at every exec.
     pub targets: Vec<&'static [u8]>,
     pub autowrap: Autowrap,
     /// envtrack's own configuration entries seen at load (`ENVTRACK_LISTS=…`),
