@@ -14,7 +14,7 @@ use crate::error::UsageError;
 use crate::flavor::{self, Flavor};
 use crate::launch::{self, Context};
 use crate::run::{exec_in, strip_preload};
-use crate::state::{current_environment, inherited_snapshot, oversized_entries};
+use crate::state::{current_environment, inherited_snapshot, oversized_entries, remove_state};
 use crate::{log, transport};
 
 pub struct Launch<'a> {
@@ -40,7 +40,7 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     for (name, _) in oversized_entries(&env) {
         env.unset(&name);
     }
-    env.unset(vars::STATE.as_bytes());
+    remove_state(&mut env);
     strip_preload(&mut env);
     let prefix = if launch.flavor == Flavor::Ssh { transport::SSH_PREFIX } else { transport::PREFIX };
     let carried = transport::encode(&travelling, prefix);

@@ -69,9 +69,6 @@ pub fn record(event: &str, program: &[u8], fields: impl FnOnce() -> Value) {
         map.insert("program".into(), String::from_utf8_lossy(program).into());
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         map.insert("time".into(), now.as_secs_f64().into());
-        if let Ok(node) = std::env::var("FAKE_NODE") {
-            map.insert("node".into(), node.into());
-        }
     }
     let path = PathBuf::from(&dir).join(format!("envtrack-{host}-{pid}.jsonl"));
     let result = std::fs::OpenOptions::new()

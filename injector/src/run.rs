@@ -10,7 +10,7 @@ use envtrack_model::{vars, Directive, DirectiveSet, Environment, Op, Registry, S
 
 use crate::error::UsageError;
 use crate::flavor;
-use crate::state::{fit_for_exec, inherited_snapshot, state_value};
+use crate::state::{fit_for_exec, inherited_snapshot, put_state};
 
 /// Puts `library` first in LD_PRELOAD (once).
 pub fn preload(env: &mut Environment, library: &Path) {
@@ -62,7 +62,7 @@ pub fn apply_and_hand_on(
     snapshot.directives.extend(directives);
     let mut inherited = snapshot.apply_on(env, registry, target);
     fit_for_exec(env, &mut inherited);
-    env.set(vars::STATE.as_bytes(), state_value(&inherited)?.as_bytes());
+    put_state(env, &inherited);
     env.unset(vars::ENVTRACK.as_bytes());
     preload(env, library);
     Ok(())

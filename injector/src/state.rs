@@ -1,12 +1,8 @@
 //! The snapshot this process inherited, and handing one on to a child.
 
-use std::ffi::{OsStr, OsString};
-use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 
-use envtrack_model::{vars, Environment, Snapshot};
+use envtrack_model::{state_env, vars, Credentials, Environment, Snapshot};
 
 use crate::error::UsageError;
 
@@ -38,56 +34,77 @@ pub fn current_environment() -> Environment {
     }))
 }
 
-/// Reads the encoded snapshot from a `ENVTRACK_STATE` value (inline, or `@PATH`).
-pub fn read_state_value(value: &[u8]) -> Result<Vec<u8>, UsageError> {
-    match value.strip_prefix(b"@") {
-        Some(path) => std::fs::read(OsStr::from_bytes(path)).map_err(|e| {
-            UsageError::new(format!(
-                "{}: cannot read the snapshot file {}: {e}",
-                vars::STATE,
-                String::from_utf8_lossy(path)
-            ))
-        }),
-        None => Ok(value.to_vec()),
+/// The credentials of this process (real and effective user and group).
+pub fn own_credentials() -> Credentials {
+    let (mut ruid, mut euid, mut suid, mut rgid, mut egid, mut sgid) = (0, 0, 0, 0, 0, 0);
+    // SAFETY: getresuid/getresgid write into our locals.
+    unsafe {
+        libc::getresuid(&mut ruid, &mut euid, &mut suid);
+        libc::getresgid(&mut rgid, &mut egid, &mut sgid);
+    }
+    Credentials { ruid, euid, rgid, egid }
+}
+
+/// The encoded state `env` carries: `ENVTRACK_STATE`, joined with its parts
+/// when split (see [`state_env`]). None when there is none.
+pub fn read_state(env: &Environment) -> Result<Option<Vec<u8>>, UsageError> {
+    let Some(value) = env.get(vars::STATE.as_bytes()) else { return Ok(None) };
+    if value.starts_with(b"@") {
+        return Err(UsageError::new(format!(
+            "{}: names a file ({}); envtrack carries its state in the environment and reads no state file",
+            vars::STATE,
+            String::from_utf8_lossy(value)
+        )));
+    }
+    let part = |n: usize| env.get(format!("{}_{n}", vars::STATE).as_bytes());
+    match state_env::join(value, part) {
+        Ok(None) => Ok(Some(value.to_vec())),
+        Ok(Some(state)) => Ok(Some(state)),
+        Err(error) => {
+            let mut message = Vec::new();
+            let _ = error.describe(&mut message);
+            Err(UsageError::new(format!("{}: {}", vars::STATE, String::from_utf8_lossy(&message))))
+        }
     }
 }
 
-/// The snapshot in `env`'s `ENVTRACK_STATE`, or an empty one.
+/// The snapshot in `env`'s state, or an empty one. A state written under
+/// other credentials (a change of user) is not taken: one warning, and an
+/// empty snapshot.
 pub fn inherited_snapshot(env: &Environment) -> Result<Snapshot, UsageError> {
-    let Some(value) = env.get(vars::STATE.as_bytes()) else {
+    let Some(bytes) = read_state(env)? else { return Ok(Snapshot::default()) };
+    let snapshot = Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{}: {e}", vars::STATE)))?;
+    if snapshot.owner.is_some_and(|owner| owner != own_credentials()) {
+        eprintln!(
+            "envtrack-inject: {} was written by another user; it is not carried across a change of user",
+            vars::STATE
+        );
         return Ok(Snapshot::default());
-    };
-    let bytes = read_state_value(value)?;
-    Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{}: {e}", vars::STATE)))
-}
-
-/// The `ENVTRACK_STATE` value that hands `snapshot` on: the encoding itself,
-/// or `@PATH` of a new 0600 file holding it when it is too long.
-pub fn state_value(snapshot: &Snapshot) -> Result<OsString, UsageError> {
-    let encoded = snapshot.encode();
-    if encoded.len() <= vars::INLINE_STATE {
-        return Ok(OsString::from_vec(encoded));
     }
-    let path = spill_path();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| UsageError::new(format!("cannot create the snapshot file {}: {e}", path.display())))?;
-    file.write_all(&encoded)
-        .map_err(|e| UsageError::new(format!("cannot write the snapshot file {}: {e}", path.display())))?;
-    let mut value = OsString::from("@");
-    value.push(path.as_os_str());
-    Ok(value)
+    Ok(snapshot)
 }
 
-fn spill_path() -> PathBuf {
-    let dir = std::env::var_os("TMPDIR").filter(|d| !d.is_empty()).unwrap_or_else(|| "/tmp".into());
-    let mut random = [0u8; 8];
-    // SAFETY: getrandom writes at most `random.len()` bytes into the buffer.
-    let _ = unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
-    let tag: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    PathBuf::from(dir).join(format!("envtrack-state-{}-{tag}", std::process::id()))
+/// Removes the state's entries (`ENVTRACK_STATE` and its parts) from `env`.
+pub fn remove_state(env: &mut Environment) {
+    let names: Vec<Vec<u8>> =
+        env.pairs().filter(|(n, _)| state_env::is_state_name(n)).map(|(n, _)| n.to_vec()).collect();
+    for name in names {
+        env.unset(&name);
+    }
+}
+
+/// Hands `snapshot` on in `env`: the state, in one entry or split over
+/// several, naming this process's credentials as its owner.
+pub fn put_state(env: &mut Environment, snapshot: &Snapshot) {
+    remove_state(env);
+    let mut owned = snapshot.clone();
+    owned.owner = Some(own_credentials());
+    let encoded = owned.encode();
+    let _ = state_env::for_each_entry::<()>(&encoded, |parts| {
+        let entry = parts.concat();
+        if let Some((name, value)) = envtrack_model::apply::split_entry(&entry) {
+            env.set(name, value);
+        }
+        Ok(())
+    });
 }

@@ -9,6 +9,7 @@
 //!           | 'T' op sep field field           tracked, carrying its value (name, value)
 //!           | 'J' op sep field field           job-level directive (name, value)
 //!           | 'A' op sep field field           app-level directive (name, value)
+//!           | 'O' field                        whose tree: RUID,EUID,RGID,EGID of the writer
 //! field    := count ':' <count bytes>
 //! count    := decimal digits, no leading zero, at most 4294967295
 //! op       := 's' set | 'a' add | 'u' unset | 'p' prepend | 'e' append | 'r' remove
@@ -23,6 +24,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::credentials::Credentials;
 use crate::diff::Change;
 use crate::directive::{check_name, DirectiveRef, Level};
 use crate::list::Growth;
@@ -42,6 +44,8 @@ pub enum Record<'a> {
     Carried(DirectiveRef<'a>),
     /// A directive of one level.
     Directive(Level, DirectiveRef<'a>),
+    /// The credentials of the process that wrote the snapshot.
+    Owner(Credentials),
 }
 
 /// Why bytes are not a snapshot.
@@ -59,6 +63,7 @@ impl fmt::Display for CodecError {
 }
 
 /// Decodes records in place. Yields `Err` once, then stops.
+#[derive(Clone)]
 pub struct Reader<'a> {
     input: &'a [u8],
     at: usize,
@@ -187,6 +192,15 @@ impl<'a> Reader<'a> {
             b'T' => Record::Carried(self.directive()?),
             b'J' => Record::Directive(Level::Job, self.directive()?),
             b'A' => Record::Directive(Level::App, self.directive()?),
+            b'O' => {
+                let at = self.at;
+                let field = self.field()?;
+                let owner = Credentials::parse(field).ok_or_else(|| {
+                    self.failed = true;
+                    CodecError { position: at, message: "malformed credentials" }
+                })?;
+                Record::Owner(owner)
+            }
             _ => {
                 self.at = kind_at;
                 return Err(self.error("unknown record kind"));
@@ -240,19 +254,26 @@ pub fn encode_record<S: Sink>(record: &Record<'_>, out: &mut S) -> Result<(), Fu
         Record::Carried(d) => put_directive(out, b'T', d),
         Record::Directive(Level::Job, d) => put_directive(out, b'J', d),
         Record::Directive(Level::App, d) => put_directive(out, b'A', d),
+        Record::Owner(owner) => {
+            let mut field = crate::sink::ArrayBuf::<48>::default();
+            owner.encode(&mut field)?;
+            out.put_byte(b'O')?;
+            put_field(out, field.as_bytes())
+        }
     }
 }
 
 impl Snapshot {
     /// The records of this snapshot, in encoding order.
     pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        let owner = self.owner.map(Record::Owner);
         let tracked = self.tracked.iter().map(|t| match &t.change {
             TrackedChange::InEnv(change) => Record::Tracked { name: &t.name, change: *change },
             TrackedChange::Carried(d) => Record::Carried(d.as_ref()),
         });
         let job = self.directives.job.iter().map(|d| Record::Directive(Level::Job, d.as_ref()));
         let app = self.directives.app.iter().map(|d| Record::Directive(Level::App, d.as_ref()));
-        tracked.chain(job).chain(app)
+        owner.into_iter().chain(tracked).chain(job).chain(app)
     }
 
     /// Encodes into `out`.
@@ -279,6 +300,7 @@ impl Snapshot {
                     .tracked
                     .push(Tracked { name: d.name.to_vec(), change: TrackedChange::Carried(d.to_owned()) }),
                 Record::Directive(level, d) => snapshot.directives.level_mut(level).push(d.to_owned()),
+                Record::Owner(owner) => snapshot.owner = Some(owner),
             }
         }
         Ok(snapshot)
@@ -303,6 +325,7 @@ mod tests {
             change: TrackedChange::Carried(Directive::set(b"X", b"1:2,3;\n'\"$(x)`=")),
         });
         snapshot.directives.app.push(Directive::new(Op::Remove, b"LD_PRELOAD", b"lib.so", b' ').unwrap());
+        snapshot.owner = Some(Credentials { ruid: 1, euid: 2, rgid: 3, egid: 4 });
         let bytes = snapshot.encode();
         assert_eq!(Snapshot::decode(&bytes), Ok(snapshot));
     }
@@ -320,5 +343,6 @@ mod tests {
         assert_eq!(Snapshot::decode(b"ET1;Ju:1:A1:x").unwrap_err().message, "'unset' takes no value");
         assert_eq!(Snapshot::decode(b"ET1;S99999999999:A").unwrap_err().message, "a count is too large");
         assert!(Snapshot::decode(b"ET1;").unwrap().is_empty());
+        assert_eq!(Snapshot::decode(b"ET1;O7:1,2,3,x").unwrap_err().message, "malformed credentials");
     }
 }

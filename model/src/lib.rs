@@ -25,6 +25,7 @@ extern crate alloc;
 
 pub mod apply;
 pub mod codec;
+pub mod credentials;
 pub mod diff;
 pub mod directive;
 #[cfg(feature = "json")]
@@ -34,13 +35,15 @@ pub mod op;
 pub mod registry;
 pub mod sink;
 pub mod snapshot;
+pub mod state_env;
 pub mod vars;
 
 pub use apply::{apply_to_value, Environment, Outcome};
+pub use credentials::Credentials;
 pub use diff::{change_between, change_ignoring, diff, track, track_ignoring, Change};
 pub use directive::{Directive, DirectiveError, DirectiveRef, DirectiveSet, Level};
 pub use list::Growth;
 pub use op::Op;
 pub use registry::{Registry, DEFAULT_SEPARATOR};
-pub use sink::{Decimal, Full, Sink, SliceSink};
+pub use sink::{ArrayBuf, Decimal, Full, Sink, SliceSink};
 pub use snapshot::{Snapshot, Target, Tracked, TrackedChange};

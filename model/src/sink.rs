@@ -104,6 +104,33 @@ impl Sink for SliceSink<'_> {
     }
 }
 
+/// A small fixed buffer that is its own sink (for short fields built on the stack).
+pub struct ArrayBuf<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for ArrayBuf<N> {
+    fn default() -> Self {
+        ArrayBuf { buf: [0; N], len: 0 }
+    }
+}
+
+impl<const N: usize> ArrayBuf<N> {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Sink for ArrayBuf<N> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        let end = self.len.checked_add(bytes.len()).ok_or(Full)?;
+        self.buf.get_mut(self.len..end).ok_or(Full)?.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Counts bytes instead of storing them: sizes a result before building it.
 #[derive(Default)]
 pub struct CountingSink {

@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::apply::Environment;
+use crate::credentials::Credentials;
 use crate::diff::{change_ignoring, track_ignoring, Change};
 use crate::directive::{Directive, DirectiveSet};
 use crate::op::Op;
@@ -33,6 +34,8 @@ pub enum TrackedChange {
 pub struct Snapshot {
     pub tracked: Vec<Tracked>,
     pub directives: DirectiveSet,
+    /// Whose tree wrote it (see [`credentials`](crate::credentials)).
+    pub owner: Option<Credentials>,
 }
 
 /// Which directive levels [`Snapshot::apply_on`] applies.
@@ -88,7 +91,7 @@ impl Snapshot {
             .into_iter()
             .map(|d| Tracked { name: d.name.clone(), change: TrackedChange::Carried(d) })
             .collect();
-        Snapshot { tracked, directives: self.directives.clone() }
+        Snapshot { tracked, directives: self.directives.clone(), owner: None }
     }
 
     /// Whether `element` of the list variable `name` is one that a directive
@@ -131,7 +134,7 @@ impl Snapshot {
                 tracked.push(Tracked { name: name.to_vec(), change: TrackedChange::InEnv(change) });
             }
         }
-        Snapshot { tracked, directives: self.directives.clone() }
+        Snapshot { tracked, directives: self.directives.clone(), owner: None }
     }
 
     /// A tracked variable the node already had with the tracked value stays
@@ -161,6 +164,7 @@ mod tests {
                 Tracked { name: b"GONE".to_vec(), change: TrackedChange::InEnv(Change::Unset) },
             ],
             directives: DirectiveSet::default(),
+            owner: None,
         };
         let travelling = snapshot.resolve(|n| local.get(n));
         let mut remote = Environment::from_pairs([("PATH", "/bin"), ("GONE", "x")]);

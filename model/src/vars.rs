@@ -3,9 +3,9 @@
 
 /// `off` (or `0`) turns envtrack off for a process and its subtree.
 pub const ENVTRACK: &str = "ENVTRACK";
-/// The encoded [`Snapshot`](crate::Snapshot) a process inherits (see [`codec`](crate::codec)),
-/// or `@PATH` naming a 0600 file that holds it when it is too large for an
-/// environment string.
+/// The encoded [`Snapshot`](crate::Snapshot) a process inherits (see [`codec`](crate::codec));
+/// a state too long for one environment string is split over `ENVTRACK_STATE_1`,
+/// `ENVTRACK_STATE_2`, … (see [`state_env`](crate::state_env)).
 pub const STATE: &str = "ENVTRACK_STATE";
 /// A directive file (JSON) whose job-level directives apply at every exec.
 pub const CONFIG: &str = "ENVTRACK_CONFIG";
@@ -22,10 +22,6 @@ pub const LOG: &str = "ENVTRACK_LOG";
 /// The kernel refuses any one argument or environment string this long or
 /// longer (MAX_ARG_STRLEN, 32 pages, counting its NUL).
 pub const MAX_STRING: usize = 32 * 4096;
-/// An encoded state longer than this goes to a file (`ENVTRACK_STATE=@PATH`)
-/// instead of the environment.
-pub const INLINE_STATE: usize = 96 * 1024;
-
 /// Whether the kernel would refuse the entry `name=value` for its length.
 pub fn is_oversized(name: &[u8], value: &[u8]) -> bool {
     name.len() + 1 + value.len() >= MAX_STRING
@@ -51,7 +47,7 @@ pub fn is_off(value: &[u8]) -> bool {
 /// a trailing `*` makes a prefix). They pass through as they are but are never
 /// tracked: a remote rank must not get the launching shell's `PWD`, or its
 /// parent's rank number.
-pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
+pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
                              OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
 /// Whether `name` is never tracked (see [`UNTRACKED`]).
@@ -68,7 +64,16 @@ mod tests {
 
     #[test]
     fn untracked_names_and_prefixes() {
-        for name in ["_", "PWD", "SHLVL", "ENVTRACK_STATE", "SLURM_PROCID", "PMIX_RANK", "OMPI_COMM_WORLD_RANK"] {
+        for name in [
+            "_",
+            "PWD",
+            "SHLVL",
+            "ENVTRACK_STATE",
+            "ENVTRACK_STATE_2",
+            "SLURM_PROCID",
+            "PMIX_RANK",
+            "OMPI_COMM_WORLD_RANK",
+        ] {
             assert!(is_untracked(name.as_bytes()), "{name}");
         }
         for name in ["PATH", "PWDX", "OMPI_MCA_btl", "SLURM", "MY_SLURM_X"] {

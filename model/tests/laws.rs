@@ -185,7 +185,7 @@ proptest! {
             let name = if kind == 3 { directive.name } else { name.to_vec() };
             Tracked { name, change }
         }).collect();
-        let snapshot = Snapshot { tracked, directives: DirectiveSet { job, app } };
+        let snapshot = Snapshot { tracked, directives: DirectiveSet { job, app }, owner: None };
         prop_assert_eq!(Snapshot::decode(&snapshot.encode()), Ok(snapshot));
     }
 

@@ -1,32 +1,18 @@
 //! The exec hooks: `execve`, `execv`, `execvp`, `execvpe`, `execveat`,
 //! `fexecve` (and `execl`, `execlp`, `execle` through the C shim, which
-//! calls these).
+//! calls these). Each runs [`hook::launch`].
 //!
-//! Each builds the child environment (see [`childenv`]) and calls the real
-//! function with it. Functions without an envp read `environ` at call time
-//! and become their envp-taking sibling (`execv` → `execve`, `execvp` →
-//! `execvpe`, which searches the caller's PATH as `execvp` does). If the
-//! environment cannot be built, the real function runs with the caller's
-//! arguments: an exec never fails because of envtrack. errno is kept.
+//! Functions without an envp read `environ` at call time and, with a built
+//! environment, become their envp-taking sibling (`execv` → `execve`,
+//! `execvp` → `execvpe`, which searches the caller's PATH as `execvp` does).
 
 use core::ffi::{c_char, c_int};
 
-use envtrack_model::Decimal;
-
-use crate::childenv::{self, Request};
-use crate::loaded::{self, Loaded};
+use crate::hook::{self, Launch};
 use crate::real::call;
-use crate::route;
-use crate::sys::{self, CStrArray};
+use crate::sys;
 
-/// Bytes of stack a build may use before it maps memory instead.
-pub const STACK_BUFFER: usize = 8 * 1024;
-
-/// A stack buffer aligned for pointers.
-#[repr(C, align(8))]
-pub struct StackBuffer(pub [u8; STACK_BUFFER]);
-
-/// Which exec function was called, with its own arguments.
+/// Which exec function was called, with its own arguments (but argv and envp).
 #[derive(Clone, Copy)]
 pub enum Exec {
     Execve(*const c_char),
@@ -38,138 +24,82 @@ pub enum Exec {
 }
 
 impl Exec {
-    /// The real function with the caller's own arguments.
-    unsafe fn call_original(self, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-        // SAFETY (all arms): the caller's arguments passed on unchanged to the real function.
-        unsafe {
+    /// Runs the real function (`path` replaces the program when routed);
+    /// returns the error number (an exec that returns has failed).
+    ///
+    /// # Safety
+    /// As the function's own: argv and envp null or NULL-terminated.
+    pub unsafe fn call(
+        self,
+        path: Option<*const c_char>,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> c_int {
+        if let Some(path) = path {
+            // SAFETY: our NUL-terminated path and NULL-terminated argv/envp.
+            return unsafe { execve_real(path, argv, envp) };
+        }
+        let environ = sys::current_environ();
+        // SAFETY (all arms): the caller's arguments or our NULL-terminated envp passed on.
+        let result = unsafe {
             match self {
-                Exec::Execve(path) => execve_real(path, argv, envp),
-                Exec::Execv(path) => match call::EXECV() {
+                Exec::Execve(path) => return execve_real(path, argv, envp),
+                // With the caller's own environ, the caller's own function; else its envp sibling.
+                Exec::Execv(path) if envp == environ => match call::EXECV() {
                     Some(f) => f(path, argv),
-                    None => execve_real(path, argv, sys::current_environ()),
+                    None => return execve_real(path, argv, envp),
                 },
-                Exec::Execvp(file) => match call::EXECVP() {
+                Exec::Execv(path) => return execve_real(path, argv, envp),
+                Exec::Execvp(file) if envp == environ => match call::EXECVP() {
                     Some(f) => f(file, argv),
-                    None => missing(),
+                    None => return libc::ENOSYS,
                 },
-                Exec::Execvpe(file) => match call::EXECVPE() {
+                Exec::Execvp(file) | Exec::Execvpe(file) => match call::EXECVPE() {
                     Some(f) => f(file, argv, envp),
-                    None => missing(),
+                    None => return libc::ENOSYS,
                 },
                 Exec::Execveat(dirfd, path, flags) => match call::EXECVEAT() {
                     Some(f) => f(dirfd, path, argv, envp, flags),
-                    None => missing(),
+                    None => return libc::ENOSYS,
                 },
                 Exec::Fexecve(fd) => match call::FEXECVE() {
                     Some(f) => f(fd, argv, envp),
-                    None => missing(),
+                    None => return libc::ENOSYS,
                 },
             }
-        }
+        };
+        let _ = result; // exec returned: it failed, with errno
+        sys::errno()
     }
 
-    /// The real function with a built environment.
-    unsafe fn call_with(self, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-        // SAFETY: argv is the caller's, envp our built NULL-terminated array.
-        unsafe {
-            match self {
-                Exec::Execve(path) | Exec::Execv(path) => execve_real(path, argv, envp),
-                Exec::Execvp(file) | Exec::Execvpe(file) => match call::EXECVPE() {
-                    Some(f) => f(file, argv, envp),
-                    None => missing(),
-                },
-                other => other.call_original(argv, envp),
-            }
-        }
-    }
-
-    /// The program named, for routing.
-    fn program(self) -> Option<*const c_char> {
+    /// The program named, for routing, and whether the function searches PATH.
+    pub fn program(self) -> Option<(*const c_char, bool)> {
         match self {
-            Exec::Execve(p) | Exec::Execv(p) | Exec::Execvp(p) | Exec::Execvpe(p) => Some(p),
+            Exec::Execve(p) | Exec::Execv(p) => Some((p, false)),
+            Exec::Execvp(p) | Exec::Execvpe(p) => Some((p, true)),
             Exec::Execveat(..) | Exec::Fexecve(_) => None,
         }
     }
-
-    fn uses_environ(self) -> bool {
-        matches!(self, Exec::Execv(_) | Exec::Execvp(_))
-    }
 }
 
-fn missing() -> c_int {
-    sys::set_errno(libc::ENOSYS);
-    -1
-}
-
-/// The real execve, or the system call when none can be found.
+/// The real execve, or the system call when none can be found; the errno.
 unsafe fn execve_real(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-    // SAFETY: arguments passed on unchanged.
-    unsafe {
-        match call::EXECVE() {
-            Some(f) => f(path, argv, envp),
-            None => {
-                sys::set_errno(crate::syscall::execve(path, argv, envp));
-                -1
-            }
+    match call::EXECVE() {
+        Some(f) => {
+            // SAFETY: arguments passed on unchanged.
+            unsafe { f(path, argv, envp) };
+            sys::errno()
         }
+        None => crate::syscall::execve(path, argv, envp),
     }
 }
 
-/// The request for a child of `loaded`, routed when the program is a launcher
-/// (unless its environment turns envtrack off, which the build decides).
-pub fn request_for(
-    loaded: &Loaded,
-    program: Option<*const c_char>,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-    envp_is_environ: bool,
-) -> Request {
-    let route = program.and_then(|program| route::route(loaded, program, argv));
-    Request { envp, envp_is_environ, route }
-}
-
-/// Says why an exec failed with E2BIG, with the sizes.
-pub fn explain_e2big(envp: *const *const c_char) {
-    // SAFETY: envp is our built NULL-terminated array.
-    let env = unsafe { CStrArray::new(envp) };
-    let bytes: usize = env.map(|e| e.len() + 1).sum();
-    sys::warn(&[
-        b"the environment is too large for the kernel (E2BIG): ",
-        Decimal::new(bytes as u64).as_bytes(),
-        b" bytes in ",
-        Decimal::new(env.count() as u64).as_bytes(),
-        b" variables; one string may hold at most 131072 bytes, and arguments and environment together about a quarter of the stack limit (ulimit -s)",
-    ]);
-}
-
-unsafe fn exec_tracked(exec: Exec, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-    let saved = sys::errno();
-    let Some(loaded) = loaded::get() else {
-        // SAFETY: the caller's own arguments.
-        return unsafe { exec.call_original(argv, envp) };
-    };
-    let request = request_for(loaded, exec.program(), argv, envp, exec.uses_environ());
-    let mut stack = StackBuffer([0; STACK_BUFFER]);
-    let Some(mut built) = childenv::prepare(loaded, &request, &mut stack.0) else {
-        sys::set_errno(saved);
-        // SAFETY: the caller's own arguments.
-        return unsafe { exec.call_original(argv, envp) };
-    };
-    sys::set_errno(saved);
-    let result = match &request.route {
-        // Routed (the build made an argv): our built argv and envp, NULL-terminated; the
-        // injector path is NUL-terminated.
-        Some(route) if !built.argv.is_null() => unsafe { execve_real(route.injector_path(), built.argv, built.envp) },
-        // SAFETY: as above.
-        _ => unsafe { exec.call_with(argv, built.envp) },
-    };
-    let error = sys::errno();
-    if error == libc::E2BIG {
-        explain_e2big(built.envp);
-    }
-    built.release();
+/// Runs the hook sequence and turns its error number into exec's -1 and errno.
+unsafe fn exec_hooked(exec: Exec, argv: *const *const c_char, envp: *const *const c_char, uses_environ: bool) -> c_int {
+    // SAFETY: the hooked function's own arguments.
+    let error = unsafe { hook::launch(Launch::Exec(exec), argv, envp, uses_environ) };
     sys::set_errno(error);
-    result
+    -1
 }
 
 /// # Safety
@@ -177,7 +107,7 @@ unsafe fn exec_tracked(exec: Exec, argv: *const *const c_char, envp: *const *con
 #[no_mangle]
 pub unsafe extern "C" fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     // SAFETY: forwarding the caller's arguments.
-    unsafe { exec_tracked(Exec::Execve(path), argv, envp) }
+    unsafe { exec_hooked(Exec::Execve(path), argv, envp, false) }
 }
 
 /// # Safety
@@ -185,7 +115,7 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: *const *const c_char,
 #[no_mangle]
 pub unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
     // SAFETY: forwarding the caller's arguments; environ is read now.
-    unsafe { exec_tracked(Exec::Execv(path), argv, sys::current_environ()) }
+    unsafe { exec_hooked(Exec::Execv(path), argv, sys::current_environ(), true) }
 }
 
 /// # Safety
@@ -193,7 +123,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) 
 #[no_mangle]
 pub unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
     // SAFETY: forwarding the caller's arguments; environ is read now.
-    unsafe { exec_tracked(Exec::Execvp(file), argv, sys::current_environ()) }
+    unsafe { exec_hooked(Exec::Execvp(file), argv, sys::current_environ(), true) }
 }
 
 /// # Safety
@@ -201,7 +131,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char)
 #[no_mangle]
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     // SAFETY: forwarding the caller's arguments.
-    unsafe { exec_tracked(Exec::Execvpe(file), argv, envp) }
+    unsafe { exec_hooked(Exec::Execvpe(file), argv, envp, false) }
 }
 
 /// # Safety
@@ -215,7 +145,7 @@ pub unsafe extern "C" fn execveat(
     flags: c_int,
 ) -> c_int {
     // SAFETY: forwarding the caller's arguments.
-    unsafe { exec_tracked(Exec::Execveat(dirfd, path, flags), argv, envp) }
+    unsafe { exec_hooked(Exec::Execveat(dirfd, path, flags), argv, envp, false) }
 }
 
 /// # Safety
@@ -223,5 +153,5 @@ pub unsafe extern "C" fn execveat(
 #[no_mangle]
 pub unsafe extern "C" fn fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     // SAFETY: forwarding the caller's arguments.
-    unsafe { exec_tracked(Exec::Fexecve(fd), argv, envp) }
+    unsafe { exec_hooked(Exec::Fexecve(fd), argv, envp, false) }
 }

@@ -5,7 +5,7 @@
 //! the envp passed and the inherited environment, which is how a shell's
 //! `export` is seen) and makes every child's environment carry them, the
 //! job-level directives, and envtrack itself ([`exec`], [`spawn`],
-//! [`shell`], built by [`childenv`]). A tracked program that execs a launcher
+//! [`shell`], all through one sequence in [`hook`], built by [`childenv`]). A tracked program that execs a launcher
 //! is routed through `envtrack-inject` ([`route`]).
 //!
 //! Rules this crate keeps, because it runs inside other people's processes:
@@ -24,10 +24,14 @@
 extern crate alloc;
 
 mod allocator;
+mod arena;
 mod childenv;
 mod exec;
+mod hook;
 mod lazy;
 mod loaded;
+mod lock;
+mod process;
 mod real;
 mod route;
 mod shell;
@@ -48,18 +52,21 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// through a setenv (whose environ array the child would inherit half
 /// replaced, possibly freed) when the child's memory is copied.
 extern "C" fn before_fork() {
-    table::hold_for_fork();
+    lock::hold_for_fork();
 }
 
 /// After fork, in the parent: release what `before_fork` took.
 extern "C" fn after_fork_in_parent() {
-    table::release_after_fork();
+    lock::release_after_fork();
 }
 
 /// After fork, in the child: the lock's holder (this thread, or another
-/// thread of the parent) is gone.
+/// thread of the parent) is gone, as are the threads that held pool slots;
+/// and the memory is now this process's own.
 extern "C" fn after_fork_in_child() {
-    table::reset_lock_after_fork();
+    process::note_pid();
+    lock::reset_after_fork();
+    arena::reset_after_fork();
 }
 
 #[ctor::ctor(unsafe)]
@@ -67,6 +74,7 @@ fn initialise() {
     // errno is kept by what can change it (the dlsym fallback, reading envtrack's
     // state and configuration): the common path calls nothing that sets it.
     real::resolve_all();
+    process::note_pid();
     // SAFETY: getauxval has no preconditions; AT_SECURE is set for setuid/setgid/capability
     // executables, which this library leaves alone.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;

@@ -1,17 +1,56 @@
 //! Launcher routing: a tracked program that execs `mpirun`, `srun`, … is
 //! routed through `envtrack-inject -- PROGRAM ARGS…`, which rewrites the
 //! launch so that remote workers get the snapshot.
+//!
+//! Only a launcher that exists is routed: an exec of one that is not there
+//! fails with ENOENT exactly as it would have (programs fall back on that;
+//! Python's subprocess tries the next PATH candidate). The injector is handed
+//! the path the exec would have run, found the way glibc's `execvp` finds it.
 
 use core::ffi::c_char;
 
+use envtrack_model::apply::entry_value;
 use envtrack_model::vars::is_default_launcher;
+use envtrack_model::{Sink, SliceSink};
 
-use crate::childenv::Route;
 use crate::loaded::{Autowrap, Loaded};
-use crate::sys;
+use crate::sys::{self, CStrArray};
 
-/// The routing of an exec of `program`, or None to exec it as is.
-pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char) -> Option<Route> {
+/// The longest path routing handles (a longer one is run as it is).
+const PATH_MAX: usize = 1024;
+
+/// Where a routed exec's paths are kept (on the hook's stack).
+pub struct RouteBuf {
+    injector: [u8; PATH_MAX],
+    program: [u8; PATH_MAX],
+}
+
+impl RouteBuf {
+    pub const fn new() -> RouteBuf {
+        RouteBuf { injector: [0; PATH_MAX], program: [0; PATH_MAX] }
+    }
+
+    /// The injector's NUL-terminated path.
+    pub fn injector_path(&self) -> *const c_char {
+        self.injector.as_ptr().cast()
+    }
+
+    /// The launcher's NUL-terminated path.
+    pub fn program_path(&self) -> *const c_char {
+        self.program.as_ptr().cast()
+    }
+}
+
+/// Whether an exec of `program` is routed; if so, `buf` holds the paths.
+/// `search`: the function searches PATH (`execvp`, `posix_spawnp`), whose
+/// value is read from `environ` (`environ`'s copy), as glibc does.
+pub fn route(
+    loaded: &Loaded,
+    program: *const c_char,
+    search: bool,
+    environ: *const *const c_char,
+    buf: &mut RouteBuf,
+) -> bool {
     // SAFETY: program is the caller's NUL-terminated path or file name.
     let path = unsafe { sys::c_bytes(program) };
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
@@ -20,13 +59,10 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
         Autowrap::Default => is_default_launcher(name),
         Autowrap::Names(names) => names.contains(&name),
     };
-    // A path that is not there is not routed: the exec fails as it would have
-    // (Python's subprocess, for one, then tries the next PATH candidate).
-    if !routed || (path.contains(&b'/') && !crate::syscall::executable(program)) {
-        return None;
+    if !routed || name.is_empty() || !find_program(path, search, environ, &mut buf.program) {
+        return false;
     }
-    let mut route = Route { injector: [0; 1024], program, argv };
-    let injector = loaded.injector_path(&mut route.injector)?;
+    let Some(injector) = loaded.injector_path(&mut buf.injector) else { return false };
     // The injector path is NUL-terminated.
     if !crate::syscall::executable(injector.as_ptr().cast()) {
         sys::warn(&[
@@ -36,7 +72,29 @@ pub fn route(loaded: &Loaded, program: *const c_char, argv: *const *const c_char
             injector.get(..injector.len().saturating_sub(1)).unwrap_or_default(),
             b" (set ENVTRACK_INJECT); running it without",
         ]);
-        return None;
+        return false;
     }
-    Some(route)
+    true
+}
+
+/// Finds the file an exec of `path` would run, into `out` (NUL-terminated).
+fn find_program(path: &[u8], search: bool, environ: *const *const c_char, out: &mut [u8; PATH_MAX]) -> bool {
+    if path.contains(&b'/') || !search {
+        return candidate(&[path], out);
+    }
+    // SAFETY: environ is our NULL-terminated copy, whose strings libc never frees.
+    let mut env = unsafe { CStrArray::new(environ) };
+    let search_path = env.find_map(|e| entry_value(e, b"PATH")).unwrap_or(b"/bin:/usr/bin");
+    search_path.split(|&b| b == b':').any(|dir| {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        candidate(&[dir, b"/", path], out)
+    })
+}
+
+/// Whether the path made of `parts` is an executable regular file; it is
+/// left in `out`, NUL-terminated.
+fn candidate(parts: &[&[u8]], out: &mut [u8; PATH_MAX]) -> bool {
+    let mut sink = SliceSink::new(out);
+    let written = parts.iter().try_for_each(|part| sink.put(part)).and_then(|()| sink.put_byte(0));
+    written.is_ok() && crate::syscall::is_executable_file(out.as_ptr().cast())
 }

@@ -38,25 +38,27 @@ pub unsafe fn c_bytes<'a>(ptr: *const c_char) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(ptr.cast(), libc::strlen(ptr)) }
 }
 
-/// Iterates a NULL-terminated array of C strings (`envp`, `argv`) as bytes.
+/// Iterates a NULL-terminated array of C strings (`envp`, `argv`) as bytes
+/// that live for `'a`.
 #[derive(Clone, Copy)]
-pub struct CStrArray {
+pub struct CStrArray<'a> {
     at: *const *const c_char,
+    strings: core::marker::PhantomData<&'a [u8]>,
 }
 
-impl CStrArray {
+impl<'a> CStrArray<'a> {
     /// # Safety
     /// `array` must be null or a NULL-terminated array of NUL-terminated
-    /// strings that stay valid while the iterator is used.
+    /// strings, and the array and its strings must stay valid for `'a`.
     pub unsafe fn new(array: *const *const c_char) -> Self {
-        CStrArray { at: array }
+        CStrArray { at: array, strings: core::marker::PhantomData }
     }
 }
 
-impl Iterator for CStrArray {
-    type Item = &'static [u8];
+impl<'a> Iterator for CStrArray<'a> {
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<&'static [u8]> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         if self.at.is_null() {
             return None;
         }
@@ -90,13 +92,6 @@ pub fn warn(parts: &[&[u8]]) {
 }
 
 /// FNV-1a: a small, fast hash for variable names.
-pub fn hash(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
+pub use envtrack_model::state_env::fnv64 as hash;
 
 pub use crate::syscall::{map, unmap};

@@ -64,11 +64,6 @@ pub fn close(fd: c_int) {
     let _ = unsafe { raw(libc::SYS_close as usize, fd as usize, 0, 0, 0, 0, 0) };
 }
 
-pub fn unlink(path: *const c_char) {
-    // SAFETY: unlinkat(AT_FDCWD, path, 0): the kernel validates the path pointer.
-    let _ = unsafe { raw(libc::SYS_unlinkat as usize, libc::AT_FDCWD as usize, path as usize, 0, 0, 0, 0) };
-}
-
 pub fn executable(path: *const c_char) -> bool {
     // SAFETY: faccessat(AT_FDCWD, path, X_OK, 0): the kernel validates the path pointer.
     let result = unsafe {
@@ -134,4 +129,83 @@ pub fn pipe() -> Result<[c_int; 2], c_int> {
 pub fn keep_on_exec(fd: c_int) {
     // SAFETY: fcntl(F_SETFD, 0) on a descriptor we own.
     let _ = unsafe { raw(libc::SYS_fcntl as usize, fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0) };
+}
+
+/// The calling thread's id (in a vfork child: the child's).
+pub fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { raw(libc::SYS_gettid as usize, 0, 0, 0, 0, 0, 0) as i32 }
+}
+
+/// Real, effective and saved user ids, then the same for groups.
+pub fn credentials() -> [u32; 6] {
+    let mut ids = [0u32; 6];
+    let [u, g] = [ids.as_mut_ptr(), ids.as_mut_ptr().wrapping_add(3)];
+    // SAFETY: getresuid/getresgid write three ids each into our array.
+    unsafe {
+        raw(libc::SYS_getresuid as usize, u as usize, u.add(1) as usize, u.add(2) as usize, 0, 0, 0);
+        raw(libc::SYS_getresgid as usize, g as usize, g.add(1) as usize, g.add(2) as usize, 0, 0, 0);
+    }
+    ids
+}
+
+/// The address the kernel clears (and wakes) when this thread exits or
+/// execs while another process shares its memory (`clear_child_tid`).
+/// Err when the kernel cannot say (no CONFIG_CHECKPOINT_RESTORE).
+pub fn tid_address() -> Result<*mut u32, c_int> {
+    let mut address: *mut u32 = core::ptr::null_mut();
+    // SAFETY: prctl(PR_GET_TID_ADDRESS) writes one pointer into our local.
+    check(unsafe {
+        raw(libc::SYS_prctl as usize, libc::PR_GET_TID_ADDRESS as usize, &mut address as *mut _ as usize, 0, 0, 0, 0)
+    })?;
+    Ok(address)
+}
+
+/// Sets this thread's `clear_child_tid` (see [`tid_address`]).
+pub fn set_tid_address(address: *mut u32) {
+    // SAFETY: set_tid_address only records the pointer; the kernel writes to it later
+    // only if it is still mapped and writable (and ignores a fault).
+    let _ = unsafe { raw(libc::SYS_set_tid_address as usize, address as usize, 0, 0, 0, 0, 0) };
+}
+
+/// Whether `tid` is a thread of this process.
+pub fn is_own_thread(tid: i32) -> bool {
+    // SAFETY: tgkill with signal 0 only checks that the thread exists in our group.
+    let result = unsafe { raw(libc::SYS_tgkill as usize, getpid() as usize, tid as usize, 0, 0, 0, 0) };
+    check(result).is_ok()
+}
+
+/// Whether `path` names an executable regular file (as exec needs).
+pub fn is_executable_file(path: *const c_char) -> bool {
+    // SAFETY: an all-zero stat is a valid value to be overwritten.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: newfstatat(AT_FDCWD, path, &status, 0): the kernel validates the path and writes the stat.
+    let result = unsafe {
+        raw(
+            libc::SYS_newfstatat as usize,
+            libc::AT_FDCWD as usize,
+            path as usize,
+            &mut status as *mut _ as usize,
+            0,
+            0,
+            0,
+        )
+    };
+    check(result).is_ok() && status.st_mode & libc::S_IFMT == libc::S_IFREG && executable(path)
+}
+
+/// fstat(2).
+pub fn fstat(fd: c_int) -> Result<libc::stat, c_int> {
+    // SAFETY: an all-zero stat is a valid value to be overwritten.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: the kernel writes one stat into our local.
+    check(unsafe { raw(libc::SYS_fstat as usize, fd as usize, &mut status as *mut _ as usize, 0, 0, 0, 0) })?;
+    Ok(status)
+}
+
+/// The current directory into `buffer`; its length without the NUL.
+pub fn getcwd(buffer: &mut [u8]) -> Result<usize, c_int> {
+    // SAFETY: the kernel writes at most buffer.len() bytes, NUL included.
+    let len = check(unsafe { raw(libc::SYS_getcwd as usize, buffer.as_mut_ptr() as usize, buffer.len(), 0, 0, 0, 0) })?;
+    Ok(len.saturating_sub(1))
 }

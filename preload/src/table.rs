@@ -7,9 +7,8 @@
 //! number of distinct names ever tracked. An entry's only mutable part, its
 //! current change, is one atomic word.
 //!
-//! Writers (the setenv-family hooks) serialise on a spin lock. A `fork` child
-//! resets it (a `pthread_atfork` handler): the thread that may have held it
-//! does not exist in the child, and nothing it half-wrote was published.
+//! Writers (the setenv-family hooks) serialise on the environment lock
+//! ([`crate::lock`]); readers take none.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -137,88 +136,6 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
     }
 }
 
-/// The environment lock: held by the setenv-family hooks around the real
-/// call and the table update, and briefly by the exec path while it copies
-/// `environ`'s pointers. libc's setenv frees environment arrays it replaces,
-/// so reading `environ` while another thread's setenv runs could read freed
-/// memory; libc's own getenv has that race, this library must not crash on
-/// it. A fork child resets the lock (a `pthread_atfork` handler): its holder
-/// was another thread of the parent.
-static LOCK: AtomicU32 = AtomicU32::new(0);
-
-/// How many exec paths are waiting for the lock. Writers stand back while
-/// any is: setenv in a loop on other threads would otherwise take the lock
-/// again and again and starve an exec (the lock is not fair).
-static EXEC_WAITING: AtomicU32 = AtomicU32::new(0);
-
-/// Holds the writer lock; released on drop.
-pub struct WriteGuard(());
-
-impl WriteGuard {
-    pub fn acquire() -> WriteGuard {
-        loop {
-            while EXEC_WAITING.load(Ordering::Acquire) > 0 {
-                crate::syscall::yield_now();
-            }
-            if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                return WriteGuard(());
-            }
-            crate::syscall::yield_now();
-        }
-    }
-
-    /// The lock, waiting for its holder at most `tries` times. The exec path
-    /// uses this: its holders are setenv calls that finish quickly, and a
-    /// holder that never will (a thread a raw `clone` left behind) must not
-    /// hang an exec.
-    pub fn acquire_within(tries: u32) -> Option<WriteGuard> {
-        EXEC_WAITING.fetch_add(1, Ordering::AcqRel);
-        let mut guard = None;
-        for _ in 0..tries {
-            if LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                guard = Some(WriteGuard(()));
-                break;
-            }
-            crate::syscall::yield_now();
-        }
-        EXEC_WAITING.fetch_sub(1, Ordering::AcqRel);
-        guard
-    }
-}
-
-impl Drop for WriteGuard {
-    fn drop(&mut self) {
-        LOCK.store(0, Ordering::Release);
-    }
-}
-
-/// Whether `hold_for_fork` took the lock (and the parent must release it).
-static HELD_FOR_FORK: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// Takes the lock before a fork (waiting a bounded time: a fork from a signal
-/// handler that interrupted this thread's own setenv must not hang).
-pub fn hold_for_fork() {
-    if let Some(guard) = WriteGuard::acquire_within(1_000_000) {
-        core::mem::forget(guard);
-        HELD_FOR_FORK.store(true, Ordering::Release);
-    }
-}
-
-/// In the parent after a fork: releases what `hold_for_fork` took.
-pub fn release_after_fork() {
-    if HELD_FOR_FORK.swap(false, Ordering::AcqRel) {
-        LOCK.store(0, Ordering::Release);
-    }
-}
-
-/// In a fork child: the lock's holder (if any) was this thread before the
-/// fork, or another thread of the parent.
-pub fn reset_lock_after_fork() {
-    HELD_FOR_FORK.store(false, Ordering::Release);
-    EXEC_WAITING.store(0, Ordering::Release);
-    LOCK.store(0, Ordering::Release);
-}
-
 fn insert_into(index: &Index, name: &[u8], entry_number: usize) {
     let mut slot = sys::hash(name) as usize & index.mask;
     while index.slots[slot].load(Ordering::Relaxed) != 0 {
@@ -234,7 +151,7 @@ fn new_index(capacity: usize) -> &'static Index {
 
 /// Sets the change of `name`, adding an entry if it has none and there is a
 /// change to keep. Callers hold the writer lock.
-pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
+pub fn update(_guard: &crate::lock::Guard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
     if let Some(entry) = find(name) {
         entry.change.store(encode_change(change), Ordering::Release);
         return;
@@ -276,10 +193,4 @@ pub fn update(_guard: &WriteGuard, name: &[u8], inherited: Option<Change>, chang
         // SAFETY: checked non-null above (needs_growth is false).
         insert_into(unsafe { &*index_ptr }, name, number);
     }
-}
-
-/// A number not used before in this process (for unique file names).
-pub fn unique() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -1,15 +1,17 @@
 //! The tracking hooks: `setenv`, `unsetenv`, `putenv`, `clearenv`.
 //!
-//! Each calls the real function first and records the change after it
-//! returns, so our lock is never held while glibc's environment lock is.
-//! These run in the program's ordinary context (glibc's own `setenv`
-//! allocates), so they may allocate; they never call into `std`.
+//! Each holds envtrack's environment lock ([`crate::lock`]) around the real
+//! call and the record of what changed, so that an exec on another thread
+//! never copies a half-replaced `environ`. glibc's own environment lock is
+//! only ever taken inside the real call, so the two are always taken in the
+//! same order. These run in the program's ordinary context (glibc's own
+//! `setenv` allocates), so they may allocate; they never call into `std`.
 
 use core::ffi::{c_char, c_int};
 
 use envtrack_model::{track_ignoring, Change};
 
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::loaded::{self, Loaded};
 use crate::real::call;
@@ -45,29 +47,9 @@ pub fn change_of(loaded: &Loaded, name: &[u8], inherited: Option<Change>, value:
 /// exec path looks there for tracked values the new array lacks.
 pub static LAST_ENVIRON: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Environment arrays libc replaced (and may have freed), most recent last.
-/// A program that read `environ` before another thread's setenv replaced it
-/// may still pass the old array to exec: the exec path recognises it here and
-/// uses the current environment instead of reading freed memory.
-static RETIRED: [AtomicPtr<*const c_char>; 256] = [const { AtomicPtr::new(core::ptr::null_mut()) }; 256];
-static RETIRED_NEXT: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether `array` is an environment array libc has replaced.
-pub fn is_retired(array: *const *const c_char) -> bool {
-    !array.is_null() && RETIRED.iter().any(|r| r.load(Ordering::Acquire).cast_const() == array)
-}
-
-/// Notes that the real call replaced `before` (call with the lock held).
-fn note_replaced(before: *const *const c_char) {
-    if !before.is_null() && before != sys::current_environ() {
-        let slot = RETIRED_NEXT.fetch_add(1, Ordering::Relaxed) % RETIRED.len();
-        RETIRED[slot].store(before.cast_mut(), Ordering::Release);
-    }
-}
-
 /// Records that `name` now has `value` (None: removed). The caller holds
 /// the environment lock.
-fn record(guard: &table::WriteGuard, name: &[u8], value: Option<&[u8]>) {
+fn record(guard: &crate::lock::Guard, name: &[u8], value: Option<&[u8]>) {
     let Some(loaded) = loaded::get() else { return };
     if name.is_empty() || name.contains(&b'=') {
         return;
@@ -86,17 +68,14 @@ fn current_value(name: &[u8]) -> Option<&'static [u8]> {
 
 /// What every tracking hook does around the real function: `real_call` runs
 /// with envtrack's lock held, so an exec never reads a half-replaced
-/// `environ`; a replaced array is noted and [`LAST_ENVIRON`] set to what the
-/// call left (once per call, whether or not anything is recorded: a
+/// `environ`; [`LAST_ENVIRON`] is set to what the call left (once per call, whether or not anything is recorded: a
 /// `clearenv` that records nothing still frees libc's array); on success
 /// `record_change` records what changed, with `errno` kept as the real call
 /// left it.
 #[inline(always)]
-fn tracked_write(real_call: impl FnOnce() -> c_int, record_change: impl FnOnce(&table::WriteGuard)) -> c_int {
-    let guard = table::WriteGuard::acquire();
-    let before = sys::current_environ();
+fn tracked_write(real_call: impl FnOnce() -> c_int, record_change: impl FnOnce(&crate::lock::Guard)) -> c_int {
+    let guard = crate::lock::Guard::acquire();
     let result = real_call();
-    note_replaced(before);
     LAST_ENVIRON.store(sys::current_environ().cast_mut(), Ordering::Release);
     if result == 0 {
         let saved = sys::errno();

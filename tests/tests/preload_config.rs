@@ -46,7 +46,7 @@ fn bad_envtrack_variables_give_one_line_each_and_the_program_runs_on() {
     let cases: Vec<(String, &str)> = vec![
         ("ENVTRACK_STATE=garbage".into(), "ENVTRACK_STATE: malformed snapshot at byte 0"),
         ("ENVTRACK_STATE=ET1;S99:X".into(), "ENVTRACK_STATE: malformed snapshot at byte 8"),
-        ("ENVTRACK_STATE=@/nonexistent/state".into(), "ENVTRACK_STATE: cannot read /nonexistent/state"),
+        ("ENVTRACK_STATE=@/nonexistent/state".into(), "ENVTRACK_STATE: names a file, which envtrack does not read"),
         ("ENVTRACK_LISTS=A,,B".into(), "ENVTRACK_LISTS: at byte 2"),
         ("ENVTRACK_CONFIG=/nonexistent/tool.json".into(), "ENVTRACK_CONFIG /nonexistent/tool.json"),
         (format!("ENVTRACK_CONFIG={}", malformed.display()), "job[0].op (line 1, column 17): unknown operation"),

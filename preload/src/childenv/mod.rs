@@ -1,0 +1,187 @@
+//! Building a child's environment on the exec path.
+//!
+//! This runs after `fork` in a child of a multithreaded program, and inside
+//! `vfork` children that share our memory while other threads keep running.
+//! So it allocates nothing, takes no lock but the bounded environment lock,
+//! and cannot panic: it reads the immutable [`Loaded`] data and the
+//! lock-free [`table`], and writes into an [`Arena`] — the caller's stack
+//! buffer, else a pooled mapping that is always given back.
+//!
+//! - [`environ`]: the copy of `environ`'s pointers, taken under the lock;
+//! - [`policy`]: what the child's environment holds;
+//! - [`writer`]: the two passes (size, then fill) and the state's entries;
+//! - [`carve`]: regions of the arena, and the per-build work areas.
+//!
+//! A build that runs out of room (its environment is larger than the arena,
+//! or another thread tracked more variables between the two passes) starts
+//! again in a larger arena.
+
+mod carve;
+mod environ;
+mod policy;
+mod writer;
+
+use core::ffi::c_char;
+
+use envtrack_model::apply::entry_value;
+use envtrack_model::vars;
+
+use crate::arena::Arena;
+use crate::loaded::Loaded;
+use crate::route::{self, RouteBuf};
+use crate::sys::CStrArray;
+use crate::table;
+use carve::{Bitmap, Carve, Short, Targets};
+use environ::EnvironSnapshot;
+use policy::Builder;
+
+/// What the build is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A tracked child.
+    Track,
+    /// The caller's environment asks for `ENVTRACK=off`: pass it on without
+    /// this library and without envtrack's state, and nothing else changed.
+    Off,
+    /// The child is `envtrack-inject` (a routed launcher): tracked, but
+    /// without this library preloaded into the injector itself.
+    Routed,
+}
+
+/// The caller's request.
+pub struct Request {
+    /// The caller's environment (null: empty).
+    pub envp: *const *const c_char,
+    /// Whether `envp` is `environ` (exec functions without an envp).
+    pub envp_is_environ: bool,
+    /// The program named, when it may be routed, and whether the function
+    /// searches PATH for it (`execvp`, `posix_spawnp`).
+    pub program: Option<(*const c_char, bool)>,
+    /// The caller's argv.
+    pub argv: *const *const c_char,
+}
+
+/// A built child environment (and, when routed, the injector's path and
+/// argv), in the arena and the route buffer the caller keeps.
+pub struct Built {
+    pub envp: *const *const c_char,
+    /// `envtrack-inject -- PROGRAM ARGS…`, or null.
+    pub argv: *const *const c_char,
+    /// The injector's path, or null.
+    pub path: *const c_char,
+}
+
+/// Builds the child environment. None when it cannot be built; the caller
+/// then calls the real function with its own arguments.
+pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>, route: &mut RouteBuf) -> Option<Built> {
+    let mut need = 0usize;
+    let mut changes = 0;
+    for _ in 0..12 {
+        arena.reserve(need)?;
+        let (memory, len) = arena.memory();
+        // SAFETY: the arena's memory is ours alone until it is dropped or reserved again,
+        // and the carve does not outlive this iteration's use of it.
+        let mut carve = unsafe { Carve::new(memory, len) };
+        match build(loaded, request, &mut carve, route, changes) {
+            Ok(built) => return Some(built),
+            // Room for what the sizing pass found (and a little more for the next snapshot).
+            Err(Retry::Grow(more)) if more < usize::MAX / 8 => need = len.checked_add(more)?.checked_add(len / 4)?,
+            // The tracked set grew between the passes: size again, leaving more room.
+            Err(Retry::Changed) if changes < 4 => changes += 1,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Why a build starts again.
+enum Retry {
+    /// The arena is this many bytes short.
+    Grow(usize),
+    /// Another thread tracked more between the two passes.
+    Changed,
+}
+
+impl From<Short> for Retry {
+    fn from(Short(more): Short) -> Retry {
+        Retry::Grow(more)
+    }
+}
+
+fn build<'m>(
+    loaded: &Loaded,
+    request: &Request,
+    carve: &mut Carve<'m>,
+    route: &mut RouteBuf,
+    changes: u32,
+) -> Result<Built, Retry> {
+    let snapshot = EnvironSnapshot::take(carve, request.envp)?;
+    // libc's array passed as envp means "the environment": read our copy of it.
+    let envp = if request.envp_is_environ || snapshot.envp_is_libc { snapshot.pointers } else { request.envp };
+    let mode = if asks_off(envp) {
+        Mode::Off
+    } else if request
+        .program
+        .is_some_and(|(program, search)| route::route(loaded, program, search, snapshot.pointers, route))
+    {
+        Mode::Routed
+    } else {
+        Mode::Track
+    };
+    let emitted = Bitmap::carve(carve, table::len())?;
+    let targets = Targets::carve(carve, if mode == Mode::Off { 1 } else { loaded.target_count() })?;
+    let mut builder = Builder {
+        loaded,
+        mode,
+        envp,
+        envp_is_environ: request.envp_is_environ,
+        environ: snapshot.pointers,
+        last_environ: snapshot.last,
+        emitted,
+        targets,
+    };
+    let sizes = writer::size(&mut builder)?.with_room_for_change(changes);
+    let argv =
+        if mode == Mode::Routed { routed_argc(request.argv) * core::mem::size_of::<*const c_char>() + 8 } else { 0 };
+    let needed = writer::fill_bytes(&sizes) + argv;
+    if needed > carve.left() {
+        return Err(Retry::Grow(needed - carve.left()));
+    }
+    let mut built = writer::fill(&mut builder, carve, sizes).map_err(|_| Retry::Changed)?;
+    if mode == Mode::Routed {
+        built.argv = routed_argv(carve, route, request.argv)?;
+        built.path = route.injector_path();
+    }
+    Ok(built)
+}
+
+/// `envtrack-inject -- PROGRAM ARGS…`: the caller's argv[1..] by pointer.
+fn routed_argv(
+    carve: &mut Carve<'_>,
+    route: &RouteBuf,
+    argv: *const *const c_char,
+) -> Result<*const *const c_char, Short> {
+    // SAFETY: argv is null or NULL-terminated (exec's contract).
+    let args = unsafe { CStrArray::new(argv) };
+    let out = carve.take(routed_argc(argv), core::ptr::null::<c_char>())?;
+    out[0] = route.injector_path();
+    out[1] = c"--".as_ptr();
+    out[2] = route.program_path();
+    for (slot, arg) in out.iter_mut().skip(3).zip(args.skip(1)) {
+        *slot = arg.as_ptr().cast();
+    }
+    Ok(out.as_ptr())
+}
+
+/// The routed argv's length: injector, `--`, program, argv[1..], NULL.
+fn routed_argc(argv: *const *const c_char) -> usize {
+    // SAFETY: argv is null or NULL-terminated (exec's contract).
+    unsafe { CStrArray::new(argv) }.count().max(1) + 3
+}
+
+/// Whether `envp` asks for envtrack to be off (`ENVTRACK=off`).
+fn asks_off(envp: *const *const c_char) -> bool {
+    // SAFETY: envp is the caller's array or our copy of libc's, NULL-terminated.
+    let mut env = unsafe { CStrArray::new(envp) };
+    env.find_map(|e| entry_value(e, vars::ENVTRACK.as_bytes())).is_some_and(vars::is_off)
+}

@@ -1,0 +1,309 @@
+//! What a child's environment holds — the policy of the design:
+//!
+//! - the caller's entries in order, byte-exact (entries without `=` and
+//!   duplicates of untracked names kept); an entry the kernel would refuse for
+//!   its length travels in the state instead;
+//! - every tracked variable the caller left out, with its current value (a
+//!   value the caller passes explicitly stands);
+//! - the job-level directives applied; LD_PRELOAD with this library first;
+//! - envtrack's own configuration variables the caller dropped (`env -i`);
+//! - the state: the child's tracked changes, the directives and the owner.
+//!
+//! With `ENVTRACK=off` in the caller's environment: the caller's entries, less
+//! this library and envtrack's state, nothing else changed.
+
+use core::ffi::c_char;
+
+use envtrack_model::apply::{apply_to_value, entry_value, split_entry, Outcome};
+use envtrack_model::codec::Record;
+use envtrack_model::sink::{Full, SliceSink};
+use envtrack_model::state_env::is_state_name;
+use envtrack_model::vars::{self, MAX_STRING};
+use envtrack_model::{Change, Directive, DirectiveRef, Op};
+
+use super::carve::{Bitmap, Mark, Targets};
+use super::writer::{write_entry, Filling, Out};
+use super::Mode;
+use crate::loaded::{is_envtrack_library, Loaded};
+use crate::sys::CStrArray;
+use crate::table;
+use crate::track::change_of;
+
+/// Where the current value of a directed variable is, while directives apply.
+#[derive(Clone, Copy)]
+enum Held<'v> {
+    Absent,
+    Given(&'v [u8]),
+    InA(usize),
+    InB(usize),
+}
+
+/// One build's inputs and work areas.
+pub struct Builder<'a, 'm> {
+    pub loaded: &'a Loaded,
+    pub mode: Mode,
+    /// The caller's environment (for functions without an envp, or libc's
+    /// array passed as one, the copy of environ).
+    pub envp: *const *const c_char,
+    /// Whether the caller's environment is `environ` itself.
+    pub envp_is_environ: bool,
+    /// The copy of `environ`, so both passes see the same one.
+    pub environ: *const *const c_char,
+    /// The copy of libc's own array, when the program replaced `environ`.
+    pub last_environ: *const *const c_char,
+    /// Which tracked entries this pass wrote.
+    pub emitted: Bitmap<'m>,
+    pub targets: Targets<'m>,
+}
+
+impl<'m> Builder<'_, 'm> {
+    fn envp(&self) -> CStrArray<'m> {
+        // SAFETY: the caller's envp (or our copy of environ) is null or a NULL-terminated
+        // array of strings (exec's contract) that outlives the build.
+        unsafe { CStrArray::new(self.envp) }
+    }
+
+    fn target_index(&self, name: &[u8]) -> Option<usize> {
+        self.loaded.target_index(name).filter(|&j| j < self.targets.chosen.len())
+    }
+
+    fn directives_for<'d>(&'d self, name: &'d [u8]) -> impl Iterator<Item = &'d Directive> + 'd {
+        self.loaded.directives.job.iter().filter(move |d| d.name == name)
+    }
+
+    /// Records the child's change of `name` for the value it gets.
+    fn record_change(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
+        let inherited = table::find(name).and_then(|entry| entry.inherited);
+        match change_of(self.loaded, name, inherited, value) {
+            Some(change) => out.record(&Record::Tracked { name, change }),
+            None => Ok(()),
+        }
+    }
+
+    /// An entry of the caller's or of environ: passed on as it is (the
+    /// pointer itself, nothing copied), or carried in the state when the
+    /// kernel would refuse it for its length.
+    fn pass_entry(&self, out: &mut Out<'_>, entry: &'m [u8], name: &[u8], value: &[u8]) -> Result<(), Full> {
+        if entry.len() < MAX_STRING || self.mode == Mode::Off {
+            return out.pass(entry);
+        }
+        self.emit_pair(out, name, value)
+    }
+
+    /// `NAME=VALUE` from its parts (or carried, when too long).
+    fn emit_pair(&self, out: &mut Out<'_>, name: &[u8], value: &[u8]) -> Result<(), Full> {
+        if !vars::is_oversized(name, value) {
+            return out.entry(&[name, b"=", value]);
+        }
+        out.record(&Record::Carried(DirectiveRef { op: Op::Set, name, value, sep: b':' }))
+    }
+
+    /// `NAME=VALUE` with the job-level directives on NAME applied (and, for
+    /// LD_PRELOAD, this library first).
+    fn directed_entry(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
+        let is_preload = name == b"LD_PRELOAD";
+        let fill = match out {
+            Out::Sizing(sizes) => {
+                let mut bound = value.map_or(0, <[u8]>::len) + 1;
+                for directive in self.directives_for(name) {
+                    bound += directive.value.len() + 1;
+                }
+                if is_preload {
+                    bound += self.loaded.library.len() + 1;
+                }
+                sizes.entries += 1;
+                sizes.strings += name.len() + 1 + bound + 1;
+                sizes.scratch = sizes.scratch.max(bound);
+                return Ok(());
+            }
+            Out::Filling(fill) => fill,
+        };
+        let mut held = value.map_or(Held::Absent, Held::Given);
+        let directives = if self.mode == Mode::Off { None } else { Some(self.directives_for(name)) };
+        for directive in directives.into_iter().flatten() {
+            let (current, target): (Option<&[u8]>, &mut [u8]) = match held {
+                Held::Absent => (None, &mut fill.scratch_a[..]),
+                Held::Given(v) => (Some(v), &mut fill.scratch_a[..]),
+                Held::InA(len) => (fill.scratch_a.get(..len), &mut fill.scratch_b[..]),
+                Held::InB(len) => (fill.scratch_b.get(..len), &mut fill.scratch_a[..]),
+            };
+            let writes_a = !matches!(held, Held::InA(_));
+            let mut sink = SliceSink::new(target);
+            match apply_to_value(directive.as_ref(), current, &mut sink)? {
+                Outcome::Unchanged => {}
+                Outcome::Unset => held = Held::Absent,
+                Outcome::Written => held = if writes_a { Held::InA(sink.len()) } else { Held::InB(sink.len()) },
+            }
+        }
+        if !is_preload {
+            return match held {
+                Held::Absent => Ok(()),
+                Held::Given(v) => fill.entry(&[name, b"=", v]),
+                Held::InA(len) => write_held(fill, name, true, len),
+                Held::InB(len) => write_held(fill, name, false, len),
+            };
+        }
+        // LD_PRELOAD: this library first (unless off), then the other preloads, without any
+        // other copy of libenvtrack.so and without empty elements.
+        let library = if self.mode == Mode::Track { Some(self.loaded.library) } else { None };
+        let (len, in_a) = match held {
+            Held::InA(len) => (preload_value(library, fill.scratch_a.get(..len), fill.scratch_b)?, false),
+            Held::InB(len) => (preload_value(library, fill.scratch_b.get(..len), fill.scratch_a)?, true),
+            Held::Given(v) => (preload_value(library, Some(v), fill.scratch_a)?, true),
+            Held::Absent => (preload_value(library, None, fill.scratch_a)?, true),
+        };
+        if len == 0 {
+            return Ok(()); // nothing left to preload
+        }
+        write_held(fill, name, in_a, len)
+    }
+
+    /// The whole environment, through `out`.
+    pub fn build(&mut self, out: &mut Out<'_>) -> Result<(), Full> {
+        self.emitted.clear();
+        self.targets.clear();
+        let mode = self.mode;
+        // The value each directed variable starts from: the first occurrence (as getenv
+        // sees it), or for LD_PRELOAD the last (as ld.so sees it).
+        for entry in self.envp() {
+            let Some((name, value)) = split_entry(entry) else { continue };
+            if let Some(j) = self.target_index(name) {
+                if self.targets.chosen[j].is_none() || name == b"LD_PRELOAD" {
+                    self.targets.chosen[j] = Some(value);
+                }
+            }
+        }
+        for entry in self.envp() {
+            let Some((name, value)) = split_entry(entry) else {
+                out.pass(entry)?; // not NAME=VALUE: kept as it is
+                continue;
+            };
+            if is_state_name(name) {
+                continue;
+            }
+            if let Some(j) = self.target_index(name) {
+                if !self.targets.written[j] {
+                    self.targets.written[j] = true;
+                    if mode != Mode::Off {
+                        self.record_change(out, name, self.targets.chosen[j])?;
+                    }
+                    self.directed_entry(out, name, self.targets.chosen[j])?;
+                }
+                continue;
+            }
+            if mode == Mode::Off {
+                out.pass(entry)?;
+                continue;
+            }
+            if let Some((index, _)) = table::find_numbered(name) {
+                if self.emitted.mark(index) == Mark::Again {
+                    continue; // a duplicate of a tracked name: the first one stands
+                }
+            }
+            self.record_change(out, name, Some(value))?;
+            self.pass_entry(out, entry, name, value)?;
+        }
+        if mode == Mode::Off {
+            return Ok(());
+        }
+        self.tracked_left_out(out)?;
+        // Directed variables the caller's environment did not have.
+        for j in 0..self.targets.chosen.len() {
+            if !self.targets.written[j] {
+                let name = self.loaded.target_name(j);
+                self.record_change(out, name, self.targets.chosen[j])?;
+                self.directed_entry(out, name, self.targets.chosen[j])?;
+            }
+        }
+        // Removals the child must know about.
+        for index in 0..self.emitted.capacity() {
+            let tracked = table::entry(index);
+            if tracked.change() == Some(Change::Unset)
+                && !self.emitted.is_marked(index)
+                && self.target_index(tracked.name).is_none()
+            {
+                out.record(&Record::Tracked { name: tracked.name, change: Change::Unset })?;
+            }
+        }
+        // envtrack's own configuration, rebuilt if the caller dropped it (env -i).
+        for own in &self.loaded.own_entries {
+            let own = own.get(..own.len().saturating_sub(1)).unwrap_or_default();
+            let Some((name, _)) = split_entry(own) else { continue };
+            if !self.envp().any(|entry| entry_value(entry, name).is_some()) {
+                out.entry(&[own])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tracked variables the caller left out come back with their current
+    /// value: from environ, or from libc's array if the program replaced
+    /// environ since; failing both (`env -i` dropped them), their inherited one.
+    fn tracked_left_out(&mut self, out: &mut Out<'_>) -> Result<(), Full> {
+        let mut sources = [self.environ, self.last_environ];
+        if self.envp_is_environ {
+            sources[0] = core::ptr::null();
+        }
+        // SAFETY: each source is null, our copy of environ, or our copy of libc's own array;
+        // libc frees none of the strings.
+        for entry in sources.iter().flat_map(|&source| unsafe { CStrArray::<'m>::new(source) }) {
+            let Some((name, value)) = split_entry(entry) else { continue };
+            let Some((index, tracked)) = table::find_numbered(name) else { continue };
+            if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_name(name) {
+                continue;
+            }
+            if let Some(j) = self.target_index(name) {
+                if !self.targets.written[j] && self.targets.chosen[j].is_none() {
+                    self.targets.chosen[j] = Some(value);
+                }
+                continue;
+            }
+            // Tracked only since the build began, or already written: not left out.
+            if self.emitted.mark(index) != Mark::First {
+                continue;
+            }
+            self.record_change(out, name, Some(value))?;
+            self.pass_entry(out, entry, name, value)?;
+        }
+        for index in 0..self.emitted.capacity() {
+            let tracked = table::entry(index);
+            if matches!(tracked.change(), None | Some(Change::Unset))
+                || self.emitted.is_marked(index)
+                || self.target_index(tracked.name).is_some()
+            {
+                continue;
+            }
+            let Some(value) = self.loaded.inherited.get(tracked.name) else { continue };
+            self.emitted.mark(index);
+            self.record_change(out, tracked.name, Some(value))?;
+            self.emit_pair(out, tracked.name, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `NAME=` + the held value in scratch A or B.
+fn write_held(fill: &mut Filling<'_>, name: &[u8], in_a: bool, len: usize) -> Result<(), Full> {
+    let Filling { pointers, used_pointers, strings, scratch_a, scratch_b, .. } = fill;
+    let scratch: &[u8] = if in_a { scratch_a } else { scratch_b };
+    let value = scratch.get(..len).ok_or(Full)?;
+    write_entry(strings, pointers, used_pointers, &[name, b"=", value])
+}
+
+/// Writes `library` (if any) then `current`'s preloads other than
+/// libenvtrack.so into `out`; returns the length written.
+fn preload_value(library: Option<&[u8]>, current: Option<&[u8]>, out: &mut [u8]) -> Result<usize, Full> {
+    use envtrack_model::Sink;
+    let mut sink = SliceSink::new(out);
+    if let Some(library) = library {
+        sink.put(library)?;
+    }
+    let others = current.unwrap_or_default().split(|&b| b == b':' || b == b' ');
+    for element in others.filter(|e| !e.is_empty() && !is_envtrack_library(e)) {
+        if !sink.is_empty() {
+            sink.put_byte(b':')?;
+        }
+        sink.put(element)?;
+    }
+    Ok(sink.len())
+}
