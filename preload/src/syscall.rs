@@ -209,3 +209,19 @@ pub fn getcwd(buffer: &mut [u8]) -> Result<usize, c_int> {
     let len = check(unsafe { raw(libc::SYS_getcwd as usize, buffer.as_mut_ptr() as usize, buffer.len(), 0, 0, 0, 0) })?;
     Ok(len.saturating_sub(1))
 }
+
+/// Waits for `pid` (wait4), retrying when interrupted: the status, or `Err(errno)`
+/// (ECHILD when the child was reaped already, as when SIGCHLD is ignored).
+pub fn wait_status(pid: i32) -> Result<c_int, c_int> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: the kernel writes the status into our local.
+        let result =
+            unsafe { raw(libc::SYS_wait4 as usize, pid as usize, &mut status as *mut c_int as usize, 0, 0, 0, 0) };
+        match check(result) {
+            Ok(_) => return Ok(status),
+            Err(libc::EINTR) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
