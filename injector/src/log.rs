@@ -75,8 +75,13 @@ pub fn record(event: &str, program: &[u8], fields: impl FnOnce() -> Value) {
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        // Never block on, or write into, something that is not a log file (a FIFO, a device).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
+        .and_then(|file| match file.metadata()?.file_type().is_file() {
+            true => Ok(file),
+            false => Err(std::io::Error::other("not a regular file")),
+        })
         .and_then(|mut file| writeln!(file, "{fields}"));
     if let Err(error) = result {
         eprintln!("envtrack-inject: ENVTRACK_LOG: cannot write {}: {error}", path.display());

@@ -122,14 +122,14 @@ pub unsafe fn launch(
     }
     let added = size_of_env(built.envp);
     drop(arena);
-    // The kernel refused the environment envtrack built: run as without envtrack.
-    let error = original();
-    if error == libc::E2BIG {
-        explain_e2big(envp);
-    } else {
-        let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
-        // SAFETY: the caller's NUL-terminated program name, or null (empty).
-        let name = unsafe { sys::c_bytes(program) };
+    // The kernel refused the environment envtrack built: run as without envtrack. The line
+    // is written first (a successful exec does not return), when the caller's own
+    // arguments fit; when they do not, the retry fails as it would have without envtrack.
+    let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
+    // SAFETY: the caller's NUL-terminated program name, or null (empty).
+    let name = unsafe { sys::c_bytes(program) };
+    let fits = fits_exec(name, argv, envp);
+    if fits {
         sys::warn(&[
             name,
             b": with envtrack's additions the environment is too large for the kernel (E2BIG, ",
@@ -137,7 +137,34 @@ pub unsafe fn launch(
             b" bytes); started without them, so this child carries no tracked changes, directives or envtrack",
         ]);
     }
+    let error = original();
+    if error == libc::E2BIG {
+        explain_e2big(envp);
+    }
     error
+}
+
+/// Whether exec would take these arguments and environment, by the
+/// kernel's rule: no string of 128 KiB or more, and strings plus pointers
+/// within a quarter of the stack limit (at least 128 KiB, at most 6 MiB).
+/// A program found through PATH has a longer name than `file`: an estimate.
+fn fits_exec(file: &[u8], argv: *const *const c_char, envp: *const *const c_char) -> bool {
+    const MAX_STRING: usize = envtrack_model::vars::MAX_STRING;
+    let quarter = crate::syscall::stack_limit().map_or(usize::MAX, |l| usize::try_from(l / 4).unwrap_or(usize::MAX));
+    let limit = quarter.min(6 << 20).max(MAX_STRING);
+    let mut total = file.len() + 1;
+    let mut count = 0usize;
+    for array in [argv, envp] {
+        // SAFETY: the caller's NULL-terminated arrays of strings (or null).
+        for string in unsafe { CStrArray::new(array) } {
+            if string.len() + 1 > MAX_STRING {
+                return false;
+            }
+            total += string.len() + 1;
+            count += 1;
+        }
+    }
+    total + count.max(1) * core::mem::size_of::<*const c_char>() <= limit
 }
 
 /// Bytes and entries of an environment.

@@ -64,7 +64,7 @@ pub fn route(
     }
     let Some(injector) = loaded.injector_path(&mut buf.injector) else { return false };
     // The injector path is NUL-terminated.
-    if !crate::syscall::executable(injector.as_ptr().cast()) {
+    if !crate::syscall::is_executable_file(injector.as_ptr().cast()) {
         sys::warn(&[
             b"cannot route ",
             name,

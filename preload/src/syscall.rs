@@ -225,3 +225,13 @@ pub fn wait_status(pid: i32) -> Result<c_int, c_int> {
         }
     }
 }
+
+/// The soft stack limit (RLIMIT_STACK), which bounds what exec takes.
+pub fn stack_limit() -> Option<u64> {
+    let mut limit = [0u64; 2];
+    // SAFETY: prlimit64(0, RLIMIT_STACK, NULL, &old) writes two u64 into our array.
+    let result = unsafe {
+        raw(libc::SYS_prlimit64 as usize, 0, libc::RLIMIT_STACK as usize, 0, limit.as_mut_ptr() as usize, 0, 0)
+    };
+    check(result).ok().map(|_| limit[0])
+}

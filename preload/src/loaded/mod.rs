@@ -99,7 +99,7 @@ impl Loaded {
         let mut sink = envtrack_model::SliceSink::new(buffer);
         use envtrack_model::Sink;
         match self.injector {
-            Some(path) => sink.put(path).ok()?,
+            Some(path) => sink.put(path.strip_suffix(&[0]).unwrap_or(path)).ok()?,
             None => {
                 let dir_end = self.library.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1);
                 sink.put(self.library.get(..dir_end)?).ok()?;
