@@ -151,7 +151,7 @@ pub unsafe fn launch(
 fn fits_exec(file: &[u8], argv: *const *const c_char, envp: *const *const c_char) -> bool {
     const MAX_STRING: usize = envtrack_model::vars::MAX_STRING;
     let quarter = crate::syscall::stack_limit().map_or(usize::MAX, |l| usize::try_from(l / 4).unwrap_or(usize::MAX));
-    let limit = quarter.min(6 << 20).max(MAX_STRING);
+    let limit = quarter.clamp(MAX_STRING, 6 << 20);
     let mut total = file.len() + 1;
     let mut count = 0usize;
     for array in [argv, envp] {
