@@ -29,4 +29,15 @@ case "$needed" in
 esac
 
 step "tests"
-cargo test --workspace --quiet
+# The suite runs with a TMPDIR of its own; afterwards no file of envtrack's may be left in it, nor
+# a state file in /tmp (envtrack writes none: its state travels in the environment).
+suite_tmp=$(mktemp -d /tmp/envtrack-suite.XXXXXX)
+touch "$suite_tmp/.started"
+TMPDIR=$suite_tmp cargo test --workspace --quiet
+left=$( { find "$suite_tmp" -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } | wc -l)
+rm -rf "$suite_tmp"
+echo "files left by envtrack in TMPDIR after the suite: $left" >&2
+if ((left != 0)); then
+  echo "envtrack left files behind" >&2
+  exit 1
+fi

@@ -17,9 +17,77 @@ pub struct EnvironSnapshot {
     /// one of its own since the last setenv-family call (null otherwise): it
     /// holds the values set through setenv.
     pub last: *const *const c_char,
-    /// Whether the caller's envp is `environ` or libc's own array: then the
-    /// copy is used, never the array another thread's setenv may free.
+    /// Whether the caller's envp is `environ` or libc's array beside a
+    /// program's replacement: then the copy is used, never the array another
+    /// thread's setenv may free.
     pub envp_is_libc: bool,
+}
+
+/// What [`copy_callers`] found at the caller's envp.
+pub enum Callers {
+    /// A NULL-terminated array whose every pointer leads to readable memory:
+    /// its pointers, copied into the arena (so later changes to the caller's
+    /// array cannot change the build between its two passes).
+    Copied(*const *const c_char),
+    /// Pointers that lead nowhere: freed memory. The caller read `environ`
+    /// before another thread's setenv replaced and freed it, and meant "the
+    /// environment": the copy of `environ` stands for it.
+    Stale,
+    /// The kernel would not let us look (process_vm_readv refused): the
+    /// caller's array is read as it is.
+    Unprobed,
+}
+
+/// How many pointers are read, or probed, at a time.
+const BATCH: usize = 256;
+
+/// Copies the caller's envp without ever faulting: the pointers with
+/// process_vm_readv, then one byte of each string (a batch of iovecs per
+/// system call), so that freed memory is recognised instead of read. A
+/// program's own array — even one malloc placed where a freed environment
+/// array was — is its own; libc's stale array is not, because the allocator
+/// overwrote its first words when it was freed.
+pub fn copy_callers(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result<Callers, Short> {
+    let pointer = core::mem::size_of::<*const c_char>();
+    let first = carve.take(BATCH, core::ptr::null::<c_char>())?;
+    let start = first.as_mut_ptr();
+    let mut count = 0;
+    let mut chunk: &mut [*const c_char] = first;
+    loop {
+        // SAFETY: the chunk is plain pointer data in our arena; filling it as bytes is sound.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), chunk.len() * pointer) };
+        let source = envp.wrapping_add(count).cast::<u8>();
+        let read = match crate::syscall::read_own_memory(source, bytes) {
+            Ok(read) => read / pointer,
+            Err(libc::EFAULT) => return Ok(Callers::Stale),
+            Err(_) => return Ok(Callers::Unprobed),
+        };
+        if let Some(end) = chunk.get(..read).and_then(|c| c.iter().position(|p| p.is_null())) {
+            count += end;
+            break;
+        }
+        if read < chunk.len() {
+            return Ok(Callers::Stale); // the array runs into unreadable memory before its NULL
+        }
+        count += chunk.len();
+        // The next chunk follows this one in the arena (same type, no padding).
+        chunk = carve.take(BATCH, core::ptr::null::<c_char>())?;
+    }
+    // SAFETY: `count` pointers and the NULL after them were written contiguously from `start`.
+    let copy = unsafe { core::slice::from_raw_parts(start.cast_const(), count + 1) };
+    let probes = carve.take(BATCH, libc::iovec { iov_base: core::ptr::null_mut(), iov_len: 1 })?;
+    let mut sink = [0u8; BATCH];
+    for batch in copy[..count].chunks(BATCH) {
+        for (probe, &string) in probes.iter_mut().zip(batch) {
+            probe.iov_base = string.cast_mut().cast();
+        }
+        match crate::syscall::read_own_scattered(&probes[..batch.len()], &mut sink[..batch.len()]) {
+            Ok(read) if read == batch.len() => {}
+            Ok(_) | Err(libc::EFAULT) => return Ok(Callers::Stale),
+            Err(_) => return Ok(Callers::Unprobed),
+        }
+    }
+    Ok(Callers::Copied(copy.as_ptr()))
 }
 
 impl EnvironSnapshot {
@@ -31,9 +99,6 @@ impl EnvironSnapshot {
         let live = sys::current_environ();
         let last = crate::track::LAST_ENVIRON.load(Ordering::Acquire).cast_const();
         let last = if last == live || guard.is_none() { core::ptr::null() } else { last };
-        // Only the arrays libc made (the current one, or its own one still in place beside a
-        // program's replacement) are libc's. An array libc replaced and freed is not: its block
-        // may already be the caller's own envp again (malloc hands it back).
         let envp_is_libc = !envp.is_null() && (envp == live || envp == last);
         // SAFETY: each is null or a NULL-terminated array nobody frees while we hold the lock.
         let (live_count, last_count) = unsafe { (CStrArray::new(live).count(), CStrArray::new(last).count()) };

@@ -32,7 +32,7 @@ use crate::route::{self, RouteBuf};
 use crate::sys::CStrArray;
 use crate::table;
 use carve::{Bitmap, Carve, Short, Targets};
-use environ::EnvironSnapshot;
+use environ::{Callers, EnvironSnapshot};
 use policy::Builder;
 
 /// What the build is for.
@@ -117,7 +117,17 @@ fn build<'m>(
 ) -> Result<Built, Retry> {
     let snapshot = EnvironSnapshot::take(carve, request.envp)?;
     // libc's array passed as envp means "the environment": read our copy of it.
-    let envp = if request.envp_is_environ || snapshot.envp_is_libc { snapshot.pointers } else { request.envp };
+    let envp = if request.envp_is_environ || snapshot.envp_is_libc {
+        snapshot.pointers
+    } else if request.envp.is_null() {
+        request.envp
+    } else {
+        match environ::copy_callers(carve, request.envp)? {
+            Callers::Copied(copy) => copy,
+            Callers::Stale => snapshot.pointers,
+            Callers::Unprobed => request.envp,
+        }
+    };
     let mode = if asks_off(envp) {
         Mode::Off
     } else if request
