@@ -55,7 +55,8 @@ pub fn copy_callers(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result
     let mut chunk: &mut [*const c_char] = first;
     loop {
         // SAFETY: the chunk is plain pointer data in our arena; filling it as bytes is sound.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), chunk.len() * pointer) };
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), core::mem::size_of_val(chunk)) };
         let source = envp.wrapping_add(count).cast::<u8>();
         let read = match crate::syscall::read_own_memory(source, bytes) {
             Ok(read) => read / pointer,
