@@ -1,8 +1,12 @@
 /* Changes its environment through setenv/unsetenv/putenv, then starts
  * `env -0` through the hook named by argv[1]. With argv[2] == "explicit",
- * the envp-taking hooks pass their own environment {"ONLY=1"}. */
+ * the envp-taking hooks pass their own environment {"ONLY=1"}. With
+ * HOOKS_CHURN=1 in the environment, another thread sets and unsets
+ * variables all the while (new names, so libc replaces and frees its
+ * environment arrays). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -19,8 +23,23 @@ static int wait_for(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 97;
 }
 
+static void *churn(void *arg) {
+    (void)arg;
+    char name[32];
+    for (unsigned n = 0;; n++) {
+        snprintf(name, sizeof name, "CHURN_%u", n % 512);
+        if (n % 3 == 2) unsetenv(name); else setenv(name, "churning", 1);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
+    if (getenv("HOOKS_CHURN")) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, churn, NULL);
+        usleep(2000);
+    }
     const char *mode = argv[1];
     int explicit_env = argc > 2 && !strcmp(argv[2], "explicit");
     static char put[] = "FROM_PUTENV=p";

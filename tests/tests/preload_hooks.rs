@@ -57,6 +57,48 @@ fn every_hook_from_c_carries_the_tracked_changes() {
     }
 }
 
+#[test]
+fn every_hook_while_another_thread_changes_the_environment() {
+    // A thread sets and unsets new names all the while, so libc keeps replacing (and freeing)
+    // its environment array under the hook; 300 more variables put every build past the stack
+    // buffer. Every child still gets exactly the tracked changes and the caller's own entries.
+    let program = c_program("hooks", false);
+    let padding: Vec<String> = (0..300).map(|i| format!("PAD_{i}={}", "p".repeat(40))).collect();
+    let mut extra: Vec<&str> = vec!["GONE=1", "HOOKS_CHURN=1"];
+    extra.extend(padding.iter().map(String::as_str));
+    let modes = [
+        ("execve", true),
+        ("execv", false),
+        ("execvp", false),
+        ("execvpe", true),
+        ("execle", true),
+        ("execveat", true),
+        ("fexecve", true),
+        ("posix_spawn", true),
+        ("posix_spawnp", true),
+        ("system", false),
+        ("popen", false),
+    ];
+    for (mode, explicit) in modes {
+        for pass_own_env in [false, explicit] {
+            for _ in 0..5 {
+                let mut command = command_with_env("timeout", tracked_env(&extra));
+                command.arg("60").arg(&program).arg(mode);
+                if pass_own_env {
+                    command.arg("explicit");
+                }
+                let out = success(&mut command);
+                assert!(envtrack_lines(&out.stderr).is_empty(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+                let entries = env0_entries(&out.stdout);
+                assert_tracked_child(mode, &entries, pass_own_env);
+                if !pass_own_env {
+                    assert_eq!(env0_get(&entries, "PAD_299"), Some("p".repeat(40).as_bytes()), "{mode}");
+                }
+            }
+        }
+    }
+}
+
 fn python(script: &str) -> Vec<Vec<u8>> {
     let mut command = command_with_env("/usr/bin/python3", tracked_env(&["GONE=1"]));
     command.args(["-c", script]);
