@@ -27,7 +27,7 @@ struct Slot {
     len: AtomicUsize,
 }
 
-const SLOTS: usize = 32;
+const SLOTS: usize = 256;
 
 static POOL: [Slot; SLOTS] = [const {
     Slot { owner: AtomicU32::new(0), mapping: AtomicPtr::new(core::ptr::null_mut()), len: AtomicUsize::new(0) }
@@ -86,17 +86,22 @@ impl<'s> Arena<'s> {
         self.release();
         self.sharing = crate::process::shares_parent_memory();
         let tid = syscall::gettid() as u32;
-        let claimed =
-            POOL.iter().find(|s| s.owner.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed).is_ok());
-        let Some(slot) = claimed else {
+        // Asked before the claim, so that only one system call separates the claim from the
+        // kernel's promise to release it.
+        let saved = if self.sharing { Some(syscall::tid_address().unwrap_or(core::ptr::null_mut())) } else { None };
+        let Some(slot) = claim(tid) else {
+            if self.sharing {
+                // A vfork child's own mapping would outlive its exec in the parent: no build.
+                return None;
+            }
             let mapping = syscall::map(len)?;
             self.backing = Backing::Own(mapping, len);
             return Some(());
         };
-        if self.sharing {
+        if let Some(saved) = saved {
             // Until we release it, the kernel releases the slot if this vfork child execs or dies.
-            self.saved_tid_address = Some(syscall::tid_address().unwrap_or(core::ptr::null_mut()));
             syscall::set_tid_address(slot.owner.as_ptr());
+            self.saved_tid_address = Some(saved);
         }
         self.backing = Backing::Slot(slot);
         if grow(slot, len).is_none() {
@@ -124,6 +129,21 @@ impl<'s> Arena<'s> {
             }
         }
     }
+}
+
+/// Claims a free slot; when none is free, one whose owner has vanished (a
+/// vfork child killed in the one system call between its claim and the
+/// kernel's promise to release it).
+fn claim(tid: u32) -> Option<&'static Slot> {
+    let free = POOL.iter().find(|s| s.owner.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed).is_ok());
+    free.or_else(|| {
+        POOL.iter().find(|s| {
+            let owner = s.owner.load(Ordering::Acquire);
+            owner != 0
+                && !crate::lock::exists(owner)
+                && s.owner.compare_exchange(owner, tid, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        })
+    })
 }
 
 /// Gives `slot` (claimed by us) a mapping of at least `len` bytes.

@@ -109,6 +109,11 @@ pub unsafe fn launch(
     let mut route = RouteBuf::new();
     let Some(built) = childenv::prepare(loaded, &request, &mut arena, &mut route) else {
         drop(arena);
+        // No memory for the build (or, in a vfork child, no free pool slot): as without envtrack.
+        let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
+        // SAFETY: the caller's NUL-terminated program name, or null (empty).
+        let name = unsafe { sys::c_bytes(program) };
+        sys::warn(&[name, b": no memory to build the child's environment; started without envtrack's additions"]);
         return original();
     };
     sys::set_errno(saved);

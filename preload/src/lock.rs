@@ -88,7 +88,7 @@ impl Drop for Guard {
 
 /// Whether thread or process `tid` still exists and is not a zombie: one of
 /// our threads, or a vfork child (whose id is its pid) that is still running.
-fn exists(tid: u32) -> bool {
+pub fn exists(tid: u32) -> bool {
     if syscall::is_own_thread(tid as i32) {
         return true;
     }
