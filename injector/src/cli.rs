@@ -98,6 +98,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub remote_inject: Option<PathBuf>,
 
+    /// The argv[0] COMMAND gets (default: COMMAND as given). The library passes the one
+    /// the program used when it routes an exec through envtrack-inject.
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub argv0: Option<OsString>,
+
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

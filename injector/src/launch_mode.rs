@@ -13,7 +13,7 @@ use envtrack_model::{vars, DirectiveSet, Registry, Target};
 use crate::error::UsageError;
 use crate::flavor::{self, Flavor};
 use crate::launch::{self, Context};
-use crate::run::{exec_in, strip_preload};
+use crate::run::{exec_as, strip_preload};
 use crate::state::{current_environment, inherited_snapshot, oversized_entries, remove_state};
 use crate::{log, transport};
 
@@ -22,6 +22,8 @@ pub struct Launch<'a> {
     pub flavor: Flavor,
     /// The command as given: argv[0] is the launcher as named.
     pub command: &'a [OsString],
+    /// The launcher's argv[0], when it is not `command[0]` (a routed exec's own).
+    pub argv0: Option<&'a OsStr>,
     pub directives: DirectiveSet,
     /// `envtrack-inject` as the remote nodes can run it.
     pub remote_injector: &'a OsStr,
@@ -57,7 +59,7 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
         launch.launcher.as_os_str().as_encoded_bytes(),
         || json!({"flavor": launch.flavor.name(), "snapshot": log::snapshot_json(&travelling)}),
     );
-    Ok(exec_in(&command, &env))
+    Ok(exec_as(&command, launch.argv0, &env))
 }
 
 /// envtrack's own settings go with the snapshot, so workers on clean nodes

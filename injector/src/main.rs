@@ -50,6 +50,7 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
                         launcher: &launcher,
                         flavor,
                         command: &cli.run.command,
+                        argv0: cli.run.argv0.as_deref(),
                         directives,
                         remote_injector: remote.as_os_str(),
                     };
@@ -65,7 +66,7 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
                         Target::App,
                     )?;
                     log::record("run", program.as_encoded_bytes(), || serde_json::json!({}));
-                    run::exec_in(&cli.run.command, &env)
+                    run::exec_as(&cli.run.command, cli.run.argv0.as_deref(), &env)
                 }
             };
             Ok(Ended::ExecFailed(program.clone(), error))

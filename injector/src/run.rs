@@ -2,7 +2,7 @@
 //! the library, with the directives applied and handed on; and the exec that
 //! every mode ends with.
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -76,13 +76,20 @@ fn c_string(bytes: &[u8]) -> Option<CString> {
 /// byte for byte). The program is looked up in `env`'s PATH, as `env(1)`
 /// does. Returns only on failure.
 pub fn exec_in(command: &[OsString], env: &Environment) -> std::io::Error {
+    exec_as(command, None, env)
+}
+
+/// [`exec_in`], with `argv0` (when given) as the program's argv[0].
+pub fn exec_as(command: &[OsString], argv0: Option<&OsStr>, env: &Environment) -> std::io::Error {
     let Some(program) = command.first() else {
         return std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command");
     };
     let Some(path) = flavor::resolve(program, env.get(b"PATH")) else {
         return std::io::Error::from_raw_os_error(libc::ENOENT);
     };
-    let argv: Option<Vec<CString>> = command.iter().map(|a| c_string(a.as_bytes())).collect();
+    let first = argv0.unwrap_or(program.as_os_str());
+    let args = std::iter::once(first).chain(command[1..].iter().map(OsString::as_os_str));
+    let argv: Option<Vec<CString>> = args.map(|a| c_string(a.as_bytes())).collect();
     let envp: Option<Vec<CString>> = env.entries.iter().map(|e| c_string(e)).collect();
     let (Some(argv), Some(envp), Some(path)) = (argv, envp, c_string(path.as_os_str().as_bytes())) else {
         return std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL byte in an argument");

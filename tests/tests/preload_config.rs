@@ -95,18 +95,18 @@ fn launcher_execs_are_routed_through_the_injector() {
     let out = bash(base(""), "export X='a b'; mpirun -n 2 ./app 'arg with space'");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<String> = read().lines().map(str::to_string).collect();
-    assert_eq!(lines[0], "--");
-    assert!(lines[1].ends_with("mpirun"), "the program as the caller named it: {}", lines[1]);
-    assert_eq!(&lines[2..5], ["-n", "2", "./app"]);
-    assert_eq!(lines[5], "arg with space");
-    assert_eq!(lines[6], "LD_PRELOAD=", "the injector itself runs without the library");
-    assert_eq!(lines[7], "X=a b");
+    assert_eq!(lines[..3], ["--argv0", "mpirun", "--"], "the launcher's own argv[0] is handed on");
+    assert_eq!(lines[3], format!("{}/mpirun", dir.display()), "the launcher the exec would have run");
+    assert_eq!(&lines[4..7], ["-n", "2", "./app"]);
+    assert_eq!(lines[7], "arg with space");
+    assert_eq!(lines[8], "LD_PRELOAD=", "the injector itself runs without the library");
+    assert_eq!(lines[9], "X=a b");
 
     // ssh is not routed by default; ENVTRACK_AUTOWRAP names what is.
     bash(base(""), "ssh host true");
     assert_eq!(read().trim(), "real-ssh");
     bash(base("ENVTRACK_AUTOWRAP=ssh"), "ssh host true");
-    assert!(read().starts_with("--\n") && read().contains("/ssh\nhost\ntrue\n"), "{}", read());
+    assert!(read().starts_with("--argv0\nssh\n--\n") && read().contains("/ssh\nhost\ntrue\n"), "{}", read());
     bash(base("ENVTRACK_AUTOWRAP=0"), "mpirun -n 2 ./app");
     assert_eq!(read().trim(), "real-mpirun");
 
@@ -173,4 +173,32 @@ print(out.stdout.strip())
     let out = success(&mut command);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1048576 10000");
     assert!(envtrack_lines(&out.stderr).is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_routed_program_keeps_its_own_argv0() {
+    // A program that dispatches on argv[0] (busybox-style tools, launchers that find their
+    // installation from it) sees the same argv[0] through the injector as without envtrack.
+    let dir = scratch("routed_argv0");
+    let program = c_program("print_argv0", false);
+    std::fs::copy(&program, dir.join("mytool")).unwrap();
+    let path = format!("PATH={}:/usr/bin:/bin", dir.display());
+    for (script, expected) in [
+        ("exec -a weird mytool a", "argv0=weird argc=2"),
+        ("exec -a '' mytool a", "argv0= argc=2"),
+        ("mytool a", "argv0=mytool argc=2"),
+    ] {
+        let logs = dir.join("logs");
+        let _ = std::fs::remove_dir_all(&logs);
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = format!("ENVTRACK_LOG={}", logs.display());
+        let mut env = tracked_env(&["ENVTRACK_AUTOWRAP=mytool", &log]);
+        env.retain(|e| !e.starts_with(b"PATH="));
+        env.push(path.clone().into_bytes());
+        let out = bash(env, script);
+        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected, "{script}");
+        let routed = std::fs::read_dir(&logs).unwrap().count();
+        assert_eq!(routed, 1, "{script}: the exec went through envtrack-inject (its log)");
+    }
 }

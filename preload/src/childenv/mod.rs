@@ -165,28 +165,42 @@ fn build<'m>(
     Ok(built)
 }
 
-/// `envtrack-inject -- PROGRAM ARGS…`: the caller's argv[1..] by pointer.
+/// `envtrack-inject [--argv0 ARGV0] -- PROGRAM ARGS…`: the launcher's full
+/// path, the caller's own argv[0] (the launcher gets it, as without
+/// envtrack), and argv[1..] by pointer.
 fn routed_argv(
     carve: &mut Carve<'_>,
     route: &RouteBuf,
     argv: *const *const c_char,
 ) -> Result<*const *const c_char, Short> {
     // SAFETY: argv is null or NULL-terminated (exec's contract).
-    let args = unsafe { CStrArray::new(argv) };
+    let mut args = unsafe { CStrArray::new(argv) };
     let out = carve.take(routed_argc(argv), core::ptr::null::<c_char>())?;
-    out[0] = route.injector_path();
-    out[1] = c"--".as_ptr();
-    out[2] = route.program_path();
-    for (slot, arg) in out.iter_mut().skip(3).zip(args.skip(1)) {
-        *slot = arg.as_ptr().cast();
+    let mut at = 0;
+    let mut push = |pointer: *const c_char| {
+        if let Some(slot) = out.get_mut(at) {
+            *slot = pointer;
+            at += 1;
+        }
+    };
+    push(route.injector_path());
+    if let Some(argv0) = args.next() {
+        push(c"--argv0".as_ptr());
+        push(argv0.as_ptr().cast());
+    }
+    push(c"--".as_ptr());
+    push(route.program_path());
+    for arg in args {
+        push(arg.as_ptr().cast());
     }
     Ok(out.as_ptr())
 }
 
-/// The routed argv's length: injector, `--`, program, argv[1..], NULL.
+/// The routed argv's length: injector, `--argv0` and argv[0], `--`,
+/// program, argv[1..], NULL.
 fn routed_argc(argv: *const *const c_char) -> usize {
     // SAFETY: argv is null or NULL-terminated (exec's contract).
-    unsafe { CStrArray::new(argv) }.count().max(1) + 3
+    unsafe { CStrArray::new(argv) }.count() + 5
 }
 
 /// Whether `envp` asks for envtrack to be off (`ENVTRACK=off`).
