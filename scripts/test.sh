@@ -34,10 +34,11 @@ step "tests"
 suite_tmp=$(mktemp -d /tmp/envtrack-suite.XXXXXX)
 touch "$suite_tmp/.started"
 TMPDIR=$suite_tmp cargo test --workspace --quiet
-left=$( { find "$suite_tmp" -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } | wc -l)
+leftovers=$( { find "$suite_tmp" -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } )
 rm -rf "$suite_tmp"
+left=$(printf '%s' "$leftovers" | grep -c . || true)
 echo "files left by envtrack in TMPDIR after the suite: $left" >&2
 if ((left != 0)); then
-  echo "envtrack left files behind" >&2
+  printf 'envtrack left files behind:\n%s\n' "$leftovers" >&2
   exit 1
 fi
