@@ -34,7 +34,7 @@ step "tests"
 suite_tmp=$(mktemp -d /tmp/envtrack-suite.XXXXXX)
 touch "$suite_tmp/.started"
 TMPDIR=$suite_tmp cargo test --workspace --quiet
-leftovers=$( { find "$suite_tmp" -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } )
+leftovers=$( { find "$suite_tmp" -mindepth 1 -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } )
 rm -rf "$suite_tmp"
 left=$(printf '%s' "$leftovers" | grep -c . || true)
 echo "files left by envtrack in TMPDIR after the suite: $left" >&2
