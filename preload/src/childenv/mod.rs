@@ -84,8 +84,11 @@ pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>, route:
         let mut carve = unsafe { Carve::new(memory, len) };
         match build(loaded, request, &mut carve, route, changes) {
             Ok(built) => return Some(built),
-            // Room for what the sizing pass found (and a little more for the next snapshot).
-            Err(Retry::Grow(more)) if more < usize::MAX / 8 => need = len.checked_add(more)?.checked_add(len / 4)?,
+            // Room for what was short, and then some: the environment's pointers alone were
+            // short at first, and the strings and state that follow are some times that. Pages
+            // of the mapping never written are never touched, so a generous reservation costs
+            // address space, not memory; a build done in two attempts costs a second pass.
+            Err(Retry::Grow(more)) if more < usize::MAX / 8 => need = len.checked_add(more)?.checked_mul(4)?,
             // The tracked set grew between the passes: size again, leaving more room.
             Err(Retry::Changed) if changes < 4 => changes += 1,
             Err(_) => return None,

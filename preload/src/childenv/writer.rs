@@ -111,7 +111,7 @@ pub fn write_entry(
 
 /// The bytes every state holds besides its tracked records.
 fn fixed_state(builder: &Builder<'_, '_>) -> usize {
-    MAGIC.len() + builder.loaded.owner_record.len() + builder.loaded.directive_records.len()
+    MAGIC.len() + builder.loaded.owner_record.as_bytes().len() + builder.loaded.directive_records.len()
 }
 
 /// Runs the sizing pass.
@@ -144,7 +144,7 @@ pub fn fill<'m>(builder: &mut Builder<'_, 'm>, carve: &mut Carve<'m>, sizes: Siz
     let scratch_b = carve.take(sizes.scratch, 0u8).map_err(|_| Full)?;
     let mut state = SliceSink::new(state);
     if builder.mode != Mode::Off {
-        let begun = state.put(MAGIC).and_then(|()| state.put(&builder.loaded.owner_record));
+        let begun = state.put(MAGIC).and_then(|()| state.put(builder.loaded.owner_record.as_bytes()));
         begun?;
     }
     let mut out = Out::Filling(Filling {

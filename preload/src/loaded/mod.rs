@@ -50,8 +50,9 @@ pub struct Loaded {
     /// The credentials the process started with: an exec under others
     /// (after setuid, as `sudo` and `runuser` do) is left alone.
     pub credentials: Credentials,
-    /// The state record naming them, written first into every child's state.
-    pub owner_record: Vec<u8>,
+    /// The state record naming them, written first into every child's state
+    /// (a fixed buffer: loading allocates nothing when nothing is tracked).
+    pub owner_record: envtrack_model::ArrayBuf<64>,
 }
 
 static LOADED: AtomicPtr<Loaded> = AtomicPtr::new(core::ptr::null_mut());
@@ -185,7 +186,7 @@ pub fn load() -> Option<&'static Loaded> {
     if let Some(path) = own.config.filter(|_| is_root) {
         config::load_config(path, &mut registry, &mut directives);
     }
-    let mut owner_record = Vec::new();
+    let mut owner_record = envtrack_model::ArrayBuf::<64>::default();
     let _ = encode_record(&Record::Owner(credentials), &mut owner_record);
     let mut directive_records = Vec::new();
     for level in [Level::Job, Level::App] {
