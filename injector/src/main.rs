@@ -135,6 +135,10 @@ fn finish(result: Result<Ended, UsageError>) -> ! {
 }
 
 fn main() {
+    // Rust's runtime ignores SIGPIPE; a program envtrack-inject execs would inherit that (and
+    // `show | head` would panic on a broken pipe). Programs start with SIGPIPE's default.
+    // SAFETY: setting a signal's disposition to its default has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     worker_fast_path();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -89,6 +89,11 @@ impl<'s> Arena<'s> {
         // Asked before the claim, so that only one system call separates the claim from the
         // kernel's promise to release it.
         let saved = if self.sharing { Some(syscall::tid_address().unwrap_or(core::ptr::null_mut())) } else { None };
+        if saved.is_some_and(|address| !address.is_null()) {
+            // A child made by clone(CLONE_VM | CLONE_CHILD_CLEARTID): its parent waits for the
+            // kernel to clear that address at exec, so it cannot be lent to a slot. No build.
+            return None;
+        }
         let Some(slot) = claim(tid) else {
             if self.sharing {
                 // A vfork child's own mapping would outlive its exec in the parent: no build.

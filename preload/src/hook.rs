@@ -24,12 +24,12 @@ use crate::arena::Arena;
 use crate::childenv::{self, Request};
 use crate::exec::Exec;
 use crate::real::SpawnFn;
-use crate::route::RouteBuf;
 use crate::sys::{self, CStrArray};
 use crate::{loaded, process};
 
-/// Bytes of stack a build may use before it takes a mapping instead.
-pub const STACK_BUFFER: usize = 8 * 1024;
+/// Bytes of stack a build may use before it takes a mapping instead. Small:
+/// hooks run on threads with 16 KiB stacks and on 8 KiB signal stacks.
+pub const STACK_BUFFER: usize = 2 * 1024;
 
 /// A stack buffer aligned for pointers.
 #[repr(C, align(8))]
@@ -106,14 +106,17 @@ pub unsafe fn launch(
     let request = Request { envp, envp_is_environ, program: launch.program(), argv };
     let mut stack = StackBuffer([0; STACK_BUFFER]);
     let mut arena = Arena::new(&mut stack.0);
-    let mut route = RouteBuf::new();
-    let Some(built) = childenv::prepare(loaded, &request, &mut arena, &mut route) else {
+    let Some(built) = childenv::prepare(loaded, &request, &mut arena) else {
         drop(arena);
-        // No memory for the build (or, in a vfork child, no free pool slot): as without envtrack.
+        // No memory for the build, or a child sharing our memory that cannot lend its
+        // clear_child_tid to a pool slot: as without envtrack.
         let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
         // SAFETY: the caller's NUL-terminated program name, or null (empty).
         let name = unsafe { sys::c_bytes(program) };
-        sys::warn(&[name, b": no memory to build the child's environment; started without envtrack's additions"]);
+        sys::warn(&[
+            name,
+            b": no memory for building the child's environment here; started without envtrack's additions",
+        ]);
         return original();
     };
     sys::set_errno(saved);

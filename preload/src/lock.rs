@@ -29,23 +29,33 @@ static EXEC_WAITING: AtomicU32 = AtomicU32::new(0);
 /// How many times a writer yields between checks that a holder still exists.
 const CHECK_EVERY: u32 = 4096;
 
-/// Holds the lock; released on drop.
-pub struct Guard(());
+/// Holds the lock; released on drop (unless it was already this thread's:
+/// see [`Guard::acquire`]).
+pub struct Guard {
+    release: bool,
+}
 
 fn try_take(tid: u32) -> bool {
     LOCK.compare_exchange_weak(0, tid, Ordering::Acquire, Ordering::Relaxed).is_ok()
 }
 
 impl Guard {
-    /// The lock, for a writer: waits as long as the holder exists.
+    /// The lock, for a writer: waits as long as the holder exists. A holder
+    /// that is this very thread means a signal handler interrupted this
+    /// thread while it held the lock (in an exec's copy of `environ`, or
+    /// between fork's prepare and parent handlers): waiting would never end,
+    /// so the handler goes on under the lock its thread already holds.
     pub fn acquire() -> Guard {
         let tid = syscall::gettid() as u32;
         let mut spins: u32 = 0;
         loop {
             let waiting = EXEC_WAITING.load(Ordering::Acquire);
             let holder = LOCK.load(Ordering::Relaxed);
+            if holder == tid {
+                return Guard { release: false };
+            }
             if waiting == 0 && holder == 0 && try_take(tid) {
-                return Guard(());
+                return Guard { release: true };
             }
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(CHECK_EVERY) {
@@ -66,11 +76,14 @@ impl Guard {
     /// hang an exec.
     pub fn acquire_within(tries: u32) -> Option<Guard> {
         let tid = syscall::gettid() as u32;
+        if LOCK.load(Ordering::Relaxed) == tid {
+            return None; // this thread holds it, interrupted by the signal handler we run in
+        }
         EXEC_WAITING.store(tid, Ordering::Release);
         let mut guard = None;
         for _ in 0..tries {
             if try_take(tid) {
-                guard = Some(Guard(()));
+                guard = Some(Guard { release: true });
                 break;
             }
             syscall::yield_now();
@@ -82,7 +95,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        LOCK.store(0, Ordering::Release);
+        if self.release {
+            LOCK.store(0, Ordering::Release);
+        }
     }
 }
 

@@ -19,15 +19,17 @@ use crate::sys::{self, CStrArray};
 /// The longest path routing handles (a longer one is run as it is).
 const PATH_MAX: usize = 1024;
 
-/// Where a routed exec's paths are kept (on the hook's stack).
-pub struct RouteBuf {
-    injector: [u8; PATH_MAX],
-    program: [u8; PATH_MAX],
+/// Where a routed exec's paths are kept: in the build's arena (not on the
+/// caller's stack, which may be a small thread's or a signal stack).
+pub struct RouteBuf<'m> {
+    injector: &'m mut [u8],
+    program: &'m mut [u8],
 }
 
-impl RouteBuf {
-    pub const fn new() -> RouteBuf {
-        RouteBuf { injector: [0; PATH_MAX], program: [0; PATH_MAX] }
+impl<'m> RouteBuf<'m> {
+    /// Two path buffers carved from the arena.
+    pub fn carve(carve: &mut crate::childenv::Carve<'m>) -> Result<RouteBuf<'m>, crate::childenv::Short> {
+        Ok(RouteBuf { injector: carve.take(PATH_MAX, 0u8)?, program: carve.take(PATH_MAX, 0u8)? })
     }
 
     /// The injector's NUL-terminated path.
@@ -41,7 +43,21 @@ impl RouteBuf {
     }
 }
 
-/// Whether an exec of `program` is routed; if so, `buf` holds the paths.
+/// Whether `program` is one the configuration routes (by its file name).
+pub fn wants(loaded: &Loaded, program: *const c_char) -> bool {
+    // SAFETY: program is the caller's NUL-terminated path or file name.
+    let path = unsafe { sys::c_bytes(program) };
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    !name.is_empty()
+        && match &loaded.autowrap {
+            Autowrap::Off => false,
+            Autowrap::Default => is_default_launcher(name),
+            Autowrap::Names(names) => names.contains(&name),
+        }
+}
+
+/// Whether an exec of `program` (one [`wants`] routes) is routed; if so,
+/// `buf` holds the paths.
 /// `search`: the function searches PATH (`execvp`, `posix_spawnp`), whose
 /// value is read from `environ` (`environ`'s copy), as glibc does.
 pub fn route(
@@ -49,20 +65,15 @@ pub fn route(
     program: *const c_char,
     search: bool,
     environ: *const *const c_char,
-    buf: &mut RouteBuf,
+    buf: &mut RouteBuf<'_>,
 ) -> bool {
     // SAFETY: program is the caller's NUL-terminated path or file name.
     let path = unsafe { sys::c_bytes(program) };
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-    let routed = match &loaded.autowrap {
-        Autowrap::Off => false,
-        Autowrap::Default => is_default_launcher(name),
-        Autowrap::Names(names) => names.contains(&name),
-    };
-    if !routed || name.is_empty() || !find_program(path, search, environ, &mut buf.program) {
+    if !wants(loaded, program) || !find_program(path, search, environ, buf.program) {
         return false;
     }
-    let Some(injector) = loaded.injector_path(&mut buf.injector) else { return false };
+    let Some(injector) = loaded.injector_path(buf.injector) else { return false };
     // The injector path is NUL-terminated.
     if !crate::syscall::is_executable_file(injector.as_ptr().cast()) {
         sys::warn(&[
@@ -78,7 +89,7 @@ pub fn route(
 }
 
 /// Finds the file an exec of `path` would run, into `out` (NUL-terminated).
-fn find_program(path: &[u8], search: bool, environ: *const *const c_char, out: &mut [u8; PATH_MAX]) -> bool {
+fn find_program(path: &[u8], search: bool, environ: *const *const c_char, out: &mut [u8]) -> bool {
     if path.contains(&b'/') || !search {
         return candidate(&[path], out);
     }
@@ -93,7 +104,7 @@ fn find_program(path: &[u8], search: bool, environ: *const *const c_char, out: &
 
 /// Whether the path made of `parts` is an executable regular file; it is
 /// left in `out`, NUL-terminated.
-fn candidate(parts: &[&[u8]], out: &mut [u8; PATH_MAX]) -> bool {
+fn candidate(parts: &[&[u8]], out: &mut [u8]) -> bool {
     let mut sink = SliceSink::new(out);
     let written = parts.iter().try_for_each(|part| sink.put(part)).and_then(|()| sink.put_byte(0));
     written.is_ok() && crate::syscall::is_executable_file(out.as_ptr().cast())

@@ -471,3 +471,62 @@ fn vfork_exec_retries_across_the_stack_buffer_keep_entries_and_memory() {
     assert_eq!(bad, 0, "children without the tracked variable or the caller's entries byte-exact:\n{stdout}");
     assert!(growth < 2 << 10, "the parent's VmRSS grew by {growth} KiB over {children} children");
 }
+
+/// More vfork children building at once than the pool once had slots (32): each used to leave
+/// a mapping of its own in the parent. 64 threads, 2,000 tracked variables (every build is past
+/// the stack buffer), 4 rounds: the parent's memory after the first round stays flat.
+#[test]
+fn many_vfork_children_building_at_once_leave_no_memory_in_the_parent() {
+    let program = envtrack_tests::c_program("vfork_many_threads", false);
+    let mut command = command_with_env("timeout", envtrack_tests::tracked_env(&[]));
+    command.arg("120").arg(&program).args(["64", "2000", "5", "4"]);
+    let out = envtrack_tests::success(&mut command);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rss: Vec<i64> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("round ").and_then(|r| r.split(" rss_kib ").nth(1)))
+        .map(|k| k.trim().parse().unwrap())
+        .collect();
+    assert_eq!(rss.len(), 4, "{stdout}");
+    eprintln!("64 threads x vfork+execve, 2,000 variables: VmRSS by round {rss:?} KiB");
+    assert!(rss[3] - rss[0] < 8 * 1024, "the parent grew by {} KiB after the first round: {stdout}", rss[3] - rss[0]);
+    assert!(stdout.contains("failures 0"), "{stdout}");
+}
+
+/// Execs from a thread with a 16 KiB stack, from a handler on an 8 KiB signal stack, from a
+/// clone(CLONE_VM|CLONE_CHILD_CLEARTID) child whose parent waits for the kernel to clear its
+/// ctid at the exec, and with a signal handler calling setenv while the main thread spawns:
+/// each gives what it gives without the library (the library once overflowed the small
+/// stacks, lent the clone child's ctid to its pool so the parent never woke, and spun forever
+/// in the handler's setenv).
+#[test]
+fn execs_from_small_stacks_clone_children_and_signal_handlers_behave_as_without_the_library() {
+    let program = envtrack_tests::c_program("odd_exec_contexts", false);
+    let cases: [&[&str]; 7] = [
+        &["small-stack", "posix_spawn"],
+        &["small-stack", "system"],
+        &["small-stack", "vfork"],
+        &["small-stack", "fork"],
+        &["signal-stack"],
+        &["clone-cleartid", "2000"],
+        &["signal-setenv"],
+    ];
+    for args in cases {
+        let run = |env: Vec<Vec<u8>>| {
+            let mut command = command_with_env("timeout", env);
+            command.arg("30").arg(&program).args(args);
+            envtrack_tests::output(&mut command)
+        };
+        let plain = run(vec![b"PATH=/usr/bin:/bin".to_vec()]);
+        let tracked = run(envtrack_tests::tracked_env(&[]));
+        assert_eq!(plain.status.code(), Some(0), "{args:?} without the library");
+        assert_eq!(
+            tracked.status.code(),
+            plain.status.code(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&tracked.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&tracked.stdout), String::from_utf8_lossy(&plain.stdout), "{args:?}");
+        assert!(envtrack_lines(&tracked.stderr).len() <= 1, "{args:?}: {}", String::from_utf8_lossy(&tracked.stderr));
+    }
+}

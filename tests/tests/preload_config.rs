@@ -95,18 +95,18 @@ fn launcher_execs_are_routed_through_the_injector() {
     let out = bash(base(""), "export X='a b'; mpirun -n 2 ./app 'arg with space'");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<String> = read().lines().map(str::to_string).collect();
-    assert_eq!(lines[..3], ["--argv0", "mpirun", "--"], "the launcher's own argv[0] is handed on");
-    assert_eq!(lines[3], format!("{}/mpirun", dir.display()), "the launcher the exec would have run");
-    assert_eq!(&lines[4..7], ["-n", "2", "./app"]);
-    assert_eq!(lines[7], "arg with space");
-    assert_eq!(lines[8], "LD_PRELOAD=", "the injector itself runs without the library");
-    assert_eq!(lines[9], "X=a b");
+    assert_eq!(lines[..2], ["--argv0=mpirun", "--"], "the launcher's own argv[0] is handed on");
+    assert_eq!(lines[2], format!("{}/mpirun", dir.display()), "the launcher the exec would have run");
+    assert_eq!(&lines[3..6], ["-n", "2", "./app"]);
+    assert_eq!(lines[6], "arg with space");
+    assert_eq!(lines[7], "LD_PRELOAD=", "the injector itself runs without the library");
+    assert_eq!(lines[8], "X=a b");
 
     // ssh is not routed by default; ENVTRACK_AUTOWRAP names what is.
     bash(base(""), "ssh host true");
     assert_eq!(read().trim(), "real-ssh");
     bash(base("ENVTRACK_AUTOWRAP=ssh"), "ssh host true");
-    assert!(read().starts_with("--argv0\nssh\n--\n") && read().contains("/ssh\nhost\ntrue\n"), "{}", read());
+    assert!(read().starts_with("--argv0=ssh\n--\n") && read().contains("/ssh\nhost\ntrue\n"), "{}", read());
     bash(base("ENVTRACK_AUTOWRAP=0"), "mpirun -n 2 ./app");
     assert_eq!(read().trim(), "real-mpirun");
 
@@ -186,6 +186,8 @@ fn a_routed_program_keeps_its_own_argv0() {
     for (script, expected) in [
         ("exec -a weird mytool a", "argv0=weird argc=2"),
         ("exec -a '' mytool a", "argv0= argc=2"),
+        ("exec -a -mytool mytool a", "argv0=-mytool argc=2"),
+        ("exec -a -- mytool a", "argv0=-- argc=2"),
         ("mytool a", "argv0=mytool argc=2"),
     ] {
         let logs = dir.join("logs");

@@ -31,7 +31,8 @@ use crate::loaded::Loaded;
 use crate::route::{self, RouteBuf};
 use crate::sys::CStrArray;
 use crate::table;
-use carve::{Bitmap, Carve, Short, Targets};
+use carve::{Bitmap, Targets};
+pub use carve::{Carve, Short};
 use environ::{Callers, EnvironSnapshot};
 use policy::Builder;
 
@@ -73,7 +74,7 @@ pub struct Built {
 
 /// Builds the child environment. None when it cannot be built; the caller
 /// then calls the real function with its own arguments.
-pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>, route: &mut RouteBuf) -> Option<Built> {
+pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>) -> Option<Built> {
     let mut need = 0usize;
     let mut changes = 0;
     for _ in 0..12 {
@@ -82,7 +83,7 @@ pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>, route:
         // SAFETY: the arena's memory is ours alone until it is dropped or reserved again,
         // and the carve does not outlive this iteration's use of it.
         let mut carve = unsafe { Carve::new(memory, len) };
-        match build(loaded, request, &mut carve, route, changes) {
+        match build(loaded, request, &mut carve, changes) {
             Ok(built) => return Some(built),
             // Room for what was short, and then some: the environment's pointers alone were
             // short at first, and the strings and state that follow are some times that. Pages
@@ -111,13 +112,7 @@ impl From<Short> for Retry {
     }
 }
 
-fn build<'m>(
-    loaded: &Loaded,
-    request: &Request,
-    carve: &mut Carve<'m>,
-    route: &mut RouteBuf,
-    changes: u32,
-) -> Result<Built, Retry> {
+fn build<'m>(loaded: &Loaded, request: &Request, carve: &mut Carve<'m>, changes: u32) -> Result<Built, Retry> {
     let snapshot = EnvironSnapshot::take(carve, request.envp)?;
     // libc's array passed as envp means "the environment": read our copy of it.
     let envp = if request.envp_is_environ || snapshot.envp_is_libc {
@@ -131,12 +126,18 @@ fn build<'m>(
             Callers::Unprobed => request.envp,
         }
     };
+    let mut route = None;
+    if let Some((program, search)) = request.program.filter(|&(program, _)| route::wants(loaded, program)) {
+        if !asks_off(envp) {
+            let mut buf = RouteBuf::carve(carve)?;
+            if route::route(loaded, program, search, snapshot.pointers, &mut buf) {
+                route = Some(buf);
+            }
+        }
+    }
     let mode = if asks_off(envp) {
         Mode::Off
-    } else if request
-        .program
-        .is_some_and(|(program, search)| route::route(loaded, program, search, snapshot.pointers, route))
-    {
+    } else if route.is_some() {
         Mode::Routed
     } else {
         Mode::Track
@@ -154,30 +155,40 @@ fn build<'m>(
         targets,
     };
     let sizes = writer::size(&mut builder)?.with_room_for_change(changes);
-    let argv =
-        if mode == Mode::Routed { routed_argc(request.argv) * core::mem::size_of::<*const c_char>() + 8 } else { 0 };
+    let argv = if mode == Mode::Routed { routed_argv_bytes(request.argv) } else { 0 };
     let needed = writer::fill_bytes(&sizes) + argv;
     if needed > carve.left() {
         return Err(Retry::Grow(needed - carve.left()));
     }
     let mut built = writer::fill(&mut builder, carve, sizes).map_err(|_| Retry::Changed)?;
-    if mode == Mode::Routed {
+    if let Some(route) = &route {
         built.argv = routed_argv(carve, route, request.argv)?;
         built.path = route.injector_path();
     }
     Ok(built)
 }
 
-/// `envtrack-inject [--argv0 ARGV0] -- PROGRAM ARGS…`: the launcher's full
+/// `envtrack-inject [--argv0=ARGV0] -- PROGRAM ARGS…`: the launcher's full
 /// path, the caller's own argv[0] (the launcher gets it, as without
-/// envtrack), and argv[1..] by pointer.
+/// envtrack; in one `--argv0=…` word, so that an argv[0] that looks like an
+/// option — a login-style `-srun`, `--` — is taken as it is), and argv[1..]
+/// by pointer.
 fn routed_argv(
     carve: &mut Carve<'_>,
-    route: &RouteBuf,
+    route: &RouteBuf<'_>,
     argv: *const *const c_char,
 ) -> Result<*const *const c_char, Short> {
     // SAFETY: argv is null or NULL-terminated (exec's contract).
     let mut args = unsafe { CStrArray::new(argv) };
+    let argv0 = match args.next() {
+        Some(argv0) => {
+            let word = carve.take(ARGV0_OPTION.len() + argv0.len() + 1, 0u8)?;
+            word[..ARGV0_OPTION.len()].copy_from_slice(ARGV0_OPTION);
+            word[ARGV0_OPTION.len()..ARGV0_OPTION.len() + argv0.len()].copy_from_slice(argv0);
+            Some(word.as_ptr().cast::<c_char>())
+        }
+        None => None,
+    };
     let out = carve.take(routed_argc(argv), core::ptr::null::<c_char>())?;
     let mut at = 0;
     let mut push = |pointer: *const c_char| {
@@ -187,9 +198,8 @@ fn routed_argv(
         }
     };
     push(route.injector_path());
-    if let Some(argv0) = args.next() {
-        push(c"--argv0".as_ptr());
-        push(argv0.as_ptr().cast());
+    if let Some(argv0) = argv0 {
+        push(argv0);
     }
     push(c"--".as_ptr());
     push(route.program_path());
@@ -199,11 +209,20 @@ fn routed_argv(
     Ok(out.as_ptr())
 }
 
-/// The routed argv's length: injector, `--argv0` and argv[0], `--`,
-/// program, argv[1..], NULL.
+const ARGV0_OPTION: &[u8] = b"--argv0=";
+
+/// The routed argv's length: injector, `--argv0=…`, `--`, program,
+/// argv[1..], NULL.
 fn routed_argc(argv: *const *const c_char) -> usize {
     // SAFETY: argv is null or NULL-terminated (exec's contract).
-    unsafe { CStrArray::new(argv) }.count() + 5
+    unsafe { CStrArray::new(argv) }.count() + 4
+}
+
+/// The bytes [`routed_argv`] carves.
+fn routed_argv_bytes(argv: *const *const c_char) -> usize {
+    // SAFETY: argv is null or NULL-terminated (exec's contract).
+    let argv0 = unsafe { CStrArray::new(argv) }.next().map_or(0, <[u8]>::len);
+    routed_argc(argv) * core::mem::size_of::<*const c_char>() + ARGV0_OPTION.len() + argv0 + 1 + 16
 }
 
 /// Whether `envp` asks for envtrack to be off (`ENVTRACK=off`).
