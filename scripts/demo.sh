@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 echo "building envtrack (release)..." >&2
 cargo build --release --quiet -p envtrack-preload -p envtrack-inject
-export FAKE_SSH_ROOT="${TMPDIR:-/tmp}/envtrack-demo-nodes"
-mkdir -p "$FAKE_SSH_ROOT"
+FAKE_SSH_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/envtrack-demo-nodes.XXXXXX")
+export FAKE_SSH_ROOT
+trap 'rm -rf "$FAKE_SSH_ROOT"' EXIT  # the fake nodes' files go with the demo
 export TMPDIR="$FAKE_SSH_ROOT"  # mpirun's own session directory, apart from other mpiruns
 echo
 echo "== without envtrack: the ranks on clean nodes see nothing of what train.py set"

@@ -32,10 +32,10 @@ step "tests"
 # The suite runs with a TMPDIR of its own; afterwards no file of envtrack's may be left in it, nor
 # a state file in /tmp (envtrack writes none: its state travels in the environment).
 suite_tmp=$(mktemp -d /tmp/envtrack-suite.XXXXXX)
+trap 'rm -rf "$suite_tmp"' EXIT  # also when a test fails
 touch "$suite_tmp/.started"
 TMPDIR=$suite_tmp cargo test --workspace --quiet
 leftovers=$( { find "$suite_tmp" -mindepth 1 -name 'envtrack*'; find /tmp -maxdepth 1 -name 'envtrack-state*' -newer "$suite_tmp/.started"; } )
-rm -rf "$suite_tmp"
 left=$(printf '%s' "$leftovers" | grep -c . || true)
 echo "files left by envtrack in TMPDIR after the suite: $left" >&2
 if ((left != 0)); then
