@@ -63,6 +63,13 @@ impl Launch {
         }
     }
 
+    /// The program's name as the caller gave it, for messages (empty for fexecve/execveat).
+    fn program_name<'a>(self) -> &'a [u8] {
+        let program = self.program().map_or(core::ptr::null(), |(p, _)| p);
+        // SAFETY: the caller's NUL-terminated program name (valid for the hook), or null (empty).
+        unsafe { sys::c_bytes(program) }
+    }
+
     /// Runs the real function: `path` and `argv` replace the caller's when
     /// routed. Returns 0 (a spawn that started) or the error number.
     unsafe fn call(self, path: Option<*const c_char>, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
@@ -110,9 +117,7 @@ pub unsafe fn launch(
         drop(arena);
         // No memory for the build, or a child sharing our memory that cannot lend its
         // clear_child_tid to a pool slot: as without envtrack.
-        let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
-        // SAFETY: the caller's NUL-terminated program name, or null (empty).
-        let name = unsafe { sys::c_bytes(program) };
+        let name = launch.program_name();
         sys::warn(&[
             name,
             b": no memory for building the child's environment here; started without envtrack's additions",
@@ -133,9 +138,7 @@ pub unsafe fn launch(
     // The kernel refused the environment envtrack built: run as without envtrack. The line
     // is written first (a successful exec does not return), when the caller's own
     // arguments fit; when they do not, the retry fails as it would have without envtrack.
-    let program = launch.program().map(|(p, _)| p).unwrap_or(core::ptr::null());
-    // SAFETY: the caller's NUL-terminated program name, or null (empty).
-    let name = unsafe { sys::c_bytes(program) };
+    let name = launch.program_name();
     let fits = fits_exec(name, argv, envp);
     if fits {
         sys::warn(&[

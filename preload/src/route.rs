@@ -56,8 +56,9 @@ pub fn wants(loaded: &Loaded, program: *const c_char) -> bool {
         }
 }
 
-/// Whether an exec of `program` (one [`wants`] routes) is routed; if so,
-/// `buf` holds the paths.
+/// Whether an exec of `program` — one [`wants`] routes — is routed: the
+/// launcher is where the exec would find it, and so is the injector. If so,
+/// `buf` holds both paths.
 /// `search`: the function searches PATH (`execvp`, `posix_spawnp`), whose
 /// value is read from `environ` (`environ`'s copy), as glibc does.
 pub fn route(
@@ -70,7 +71,7 @@ pub fn route(
     // SAFETY: program is the caller's NUL-terminated path or file name.
     let path = unsafe { sys::c_bytes(program) };
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-    if !wants(loaded, program) || !find_program(path, search, environ, buf.program) {
+    if !find_program(path, search, environ, buf.program) {
         return false;
     }
     let Some(injector) = loaded.injector_path(buf.injector) else { return false };

@@ -240,26 +240,13 @@ pub fn stack_limit() -> Option<u64> {
 /// unreadable memory as an error (EFAULT) instead of faulting; the count
 /// copied (less than asked when the memory ends).
 pub fn read_own_memory(address: *const u8, buffer: &mut [u8]) -> Result<usize, c_int> {
-    let local = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() };
     let remote = libc::iovec { iov_base: address.cast_mut().cast(), iov_len: buffer.len() };
-    // SAFETY: process_vm_readv on our own pid writes at most buffer.len() bytes into `buffer`
-    // and reports unreadable source memory as an error.
-    check(unsafe {
-        raw(
-            libc::SYS_process_vm_readv as usize,
-            getpid() as usize,
-            &local as *const libc::iovec as usize,
-            1,
-            &remote as *const libc::iovec as usize,
-            1,
-            0,
-        )
-    })
+    read_own_scattered(&[remote], buffer)
 }
 
-/// Reads one byte at each `probes[i].iov_base` (each iov_len 1) into
-/// `buffer`: the count read, which stops short at the first unreadable
-/// address, or EFAULT when the first is.
+/// Reads the regions `probes` name, one after the other, into `buffer`
+/// (process_vm_readv on ourselves): the count read, which stops short at the
+/// first unreadable region, or EFAULT when the first is.
 pub fn read_own_scattered(probes: &[libc::iovec], buffer: &mut [u8]) -> Result<usize, c_int> {
     let local = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() };
     // SAFETY: process_vm_readv on our own pid writes at most buffer.len() bytes into `buffer`

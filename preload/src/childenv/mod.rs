@@ -126,16 +126,15 @@ fn build<'m>(loaded: &Loaded, request: &Request, carve: &mut Carve<'m>, changes:
             Callers::Unprobed => request.envp,
         }
     };
+    let off = asks_off(envp);
     let mut route = None;
-    if let Some((program, search)) = request.program.filter(|&(program, _)| route::wants(loaded, program)) {
-        if !asks_off(envp) {
-            let mut buf = RouteBuf::carve(carve)?;
-            if route::route(loaded, program, search, snapshot.pointers, &mut buf) {
-                route = Some(buf);
-            }
+    if let Some((program, search)) = request.program.filter(|&(program, _)| !off && route::wants(loaded, program)) {
+        let mut buf = RouteBuf::carve(carve)?;
+        if route::route(loaded, program, search, snapshot.pointers, &mut buf) {
+            route = Some(buf);
         }
     }
-    let mode = if asks_off(envp) {
+    let mode = if off {
         Mode::Off
     } else if route.is_some() {
         Mode::Routed

@@ -21,9 +21,7 @@ enum ReadError {
 /// (`/dev/zero`), a directory or a socket is refused without reading or
 /// blocking: this runs in every tracked program's constructor, before `main`.
 fn read_file(path: &[u8]) -> Result<Vec<u8>, ReadError> {
-    let mut path_z = Vec::with_capacity(path.len() + 1);
-    path_z.extend_from_slice(path);
-    path_z.push(0);
+    let path_z = super::nul_terminated(path);
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
     let fd = crate::syscall::open(path_z.as_ptr().cast(), flags, 0).map_err(ReadError::Errno)?;
     let result = read_regular(fd);

@@ -149,6 +149,14 @@ fn own_path(preload: Option<&'static [u8]>) -> Option<&'static [u8]> {
     Some(Box::leak(absolute.into_boxed_slice()))
 }
 
+/// `bytes` and a NUL, for a C call (the constructor's work only).
+fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 1);
+    out.extend_from_slice(bytes);
+    out.push(0);
+    out
+}
+
 static mut STORAGE: core::mem::MaybeUninit<Loaded> = core::mem::MaybeUninit::uninit();
 
 /// The constructor's work. Returns the loaded configuration, or None when

@@ -10,19 +10,12 @@ use envtrack_model::{state_env, Change, Credentials, Decimal, DirectiveSet, Op};
 use crate::sys;
 use crate::table;
 
-fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 1);
-    out.extend_from_slice(bytes);
-    out.push(0);
-    out
-}
-
 /// A carried set (a value too large for an environment string, or brought
 /// from elsewhere) is put into this process's environment.
 pub(super) fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
     for (name, value) in carried {
-        let name_z = nul_terminated(name);
-        let value_z = nul_terminated(value);
+        let name_z = super::nul_terminated(name);
+        let value_z = super::nul_terminated(value);
         if let Some(setenv) = crate::real::call::SETENV() {
             // SAFETY: both strings are NUL-terminated and live across the call.
             unsafe { setenv(name_z.as_ptr().cast(), value_z.as_ptr().cast(), 1) };
