@@ -12,7 +12,8 @@ debian_packages=(
   mpich            # MPICH 4: mpiexec.hydra
   slurmctld slurmd slurm-client munge  # a one-node Slurm started by the tests
   openssh-server openssh-client        # a loopback sshd started by the tests
-  python3-venv     # the Dask virtual environment (below)
+  python3-venv     # the virtual environments from PyPI (below)
+  pdsh             # DeepSpeed's multi-node runner, through its ssh module
   libcap2-bin      # setcap: a file capability puts a probe in secure execution
   sudo             # a change of user: tracked values must not cross it (faults_state.rs)
 )
@@ -32,9 +33,14 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# Dask (scheduler and worker) from PyPI, in a virtual environment the tests use; the tests make it
-# too when it is missing (after a cargo clean). Does nothing when it is already there.
+# Python virtual environments from PyPI (Dask; the Open MPI 5, MPICH 5 and Intel MPI wheels), listed
+# in tests/launchers/venvs.txt; the tests make them too when they are missing (after a cargo clean).
+# Does nothing for those already there.
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/tests/launchers/make-dask-venv.sh" "$root/target/e2e/dask-venv"
+while read -r name requirements; do
+  [[ -z $name || $name == \#* ]] && continue
+  # shellcheck disable=SC2086 # the requirements are words
+  "$root/tests/launchers/make-venv.sh" "$root/target/e2e/venv-$name" $requirements
+done <"$root/tests/launchers/venvs.txt"
 
 command -v cargo >/dev/null || { echo "install-deps: cargo is not on PATH (install Rust with rustup)" >&2; exit 1; }

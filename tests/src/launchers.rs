@@ -840,21 +840,34 @@ Host nodeA nodeB
 // ---------------------------------------------------------------------------------------------
 // Dask
 
-/// A Python (`target/e2e/dask-venv/bin/python`) in a virtual environment with `dask` and
-/// `distributed`, made by `tests/launchers/make-dask-venv.sh` if missing (`scripts/install-deps.sh`
-/// makes it too). Creation is serialised, also across processes.
-pub fn dask_python() -> PathBuf {
+/// The virtual environment `NAME` of `tests/launchers/venvs.txt`, `target/e2e/venv-NAME`, made by
+/// `tests/launchers/make-venv.sh` if missing or made with other requirements
+/// (`scripts/install-deps.sh` makes them all). Creation is serialised, also across processes.
+pub fn venv(name: &str) -> PathBuf {
     static CREATING: Mutex<()> = Mutex::new(());
-    let venv = workspace().join("target/e2e/dask-venv");
-    let python = venv.join("bin/python");
-    if venv.join(".complete").exists() {
-        return python;
+    let list = fs::read_to_string(launcher_script("venvs.txt")).expect("tests/launchers/venvs.txt");
+    let requirements: Vec<&str> = list
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|words| words.first() == Some(&name))
+        .unwrap_or_else(|| panic!("no virtual environment {name} in tests/launchers/venvs.txt"))[1..]
+        .to_vec();
+    let venv = workspace().join("target/e2e").join(format!("venv-{name}"));
+    if fs::read_to_string(venv.join(".complete")).is_ok_and(|made| made == requirements.join(" ")) {
+        return venv;
     }
     let _guard = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut make = Command::new(launcher_script("make-dask-venv.sh"));
-    make.arg(&venv);
-    success_within(&mut make, Duration::from_secs(600));
-    python
+    let mut make = Command::new(launcher_script("make-venv.sh"));
+    make.arg(&venv).args(&requirements);
+    success_within(&mut make, Duration::from_secs(900));
+    venv
+}
+
+/// A Python (`bin/python`) in the virtual environment `dask` ([`venv`]), with `dask` and
+/// `distributed`.
+pub fn dask_python() -> PathBuf {
+    venv("dask").join("bin/python")
 }
 
 /// A Dask scheduler on a free loopback port and one worker (`--nthreads 1`, with its nanny), both

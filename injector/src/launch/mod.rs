@@ -8,8 +8,10 @@
 
 pub mod hydra;
 pub mod openmpi;
+pub mod options;
 pub mod slurm;
 pub mod ssh;
+pub mod tables;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

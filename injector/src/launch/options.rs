@@ -1,0 +1,378 @@
+//! Launchers' options as data: which words of a launcher's command line are
+//! its options (and their values), and where the program begins.
+//!
+//! Each launcher's table is a text file in `options/`, written from the
+//! launcher's own help and checked against it by the test suite
+//! (`tests/tests/launcher_options.rs`). A file is:
+//!
+//! ```text
+//! # comments
+//! syntax getopt|words
+//! equals yes|no            (words: whether --name=value is accepted)
+//! dashes listed|either     (words: whether -name and --name are the same)
+//! ARITY NAME [ALIAS…]      (ARITY: 0, 1, 2, or ? for a value only when glued on)
+//! ```
+//!
+//! `getopt` is POSIX/GNU getopt_long: short options grouped (`-tp22`),
+//! values glued or in the next word, `--name=value`, unique prefixes of
+//! long names, `--` ends the options. `words` is how MPI launchers parse:
+//! each option a whole word, its values the next words.
+//!
+//! Written by hand rather than with a parsing crate: the parse must
+//! reproduce, word for word, what each launcher's own parser does with the
+//! same command line, and keep every word as the user gave it.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+/// How many values an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// A fixed number of values: glued on or the next words.
+    Values(u8),
+    /// A value only when glued on (`--name=value`, `-Xvalue`).
+    Optional,
+}
+
+/// One option, under all its names. `names[0]` is the name rewriters match.
+#[derive(Debug)]
+pub struct Spec {
+    pub names: Vec<&'static str>,
+    pub arity: Arity,
+}
+
+impl Spec {
+    pub fn name(&self) -> &'static str {
+        self.names[0]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Getopt,
+    Words { equals: bool, either_dashes: bool },
+}
+
+/// A launcher's options.
+#[derive(Debug)]
+pub struct Table {
+    /// What the table is for (`Open MPI 4 mpirun`), for messages.
+    pub title: &'static str,
+    syntax: Syntax,
+    pub specs: Vec<Spec>,
+}
+
+/// One option as found on a command line: `words` are the words it took
+/// (the option and its values), `values` its values however they were given.
+#[derive(Debug)]
+pub struct Found<'a> {
+    pub spec: &'a Spec,
+    pub words: std::ops::Range<usize>,
+    pub values: Vec<OsString>,
+}
+
+/// A command line's options, and where its operands begin.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    pub options: Vec<Found<'a>>,
+    /// The first operand (the program, or ssh's host): `args.len()` if none.
+    pub operands: usize,
+    /// Whether a `--` ended the options (it is the word before `operands`).
+    pub ended_by_dashes: bool,
+}
+
+impl Parsed<'_> {
+    /// Whether an option named `name` (its first name) was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.options.iter().any(|o| o.spec.name() == name)
+    }
+}
+
+/// Why a command line could not be read with a table.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    /// A word that looks like an option and is none of the table's.
+    Unknown { at: usize, word: String },
+    /// A word matching several long options' prefixes.
+    Ambiguous { at: usize, word: String },
+    /// An option whose values are missing at the end of the command line.
+    MissingValue { at: usize, word: String },
+    /// A value glued onto an option that takes none.
+    UnexpectedValue { at: usize, word: String },
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreadable::Unknown { at, word } => write!(f, "argument {at} ({word}) is not an option envtrack knows"),
+            Unreadable::Ambiguous { at, word } => write!(f, "argument {at} ({word}) abbreviates several options"),
+            Unreadable::MissingValue { at, word } => write!(f, "argument {at} ({word}) lacks its value"),
+            Unreadable::UnexpectedValue { at, word } => write!(f, "argument {at} ({word}) takes no value"),
+        }
+    }
+}
+
+impl Table {
+    /// Reads a table file; a malformed one is a bug in envtrack, caught by the unit tests.
+    pub fn parse(title: &'static str, text: &'static str) -> Table {
+        let mut syntax = Syntax::Words { equals: false, either_dashes: false };
+        let mut specs = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let mut words = line.split_whitespace();
+            let first = words.next().unwrap_or_default();
+            let rest: Vec<&'static str> = words.collect();
+            match (first, rest.as_slice()) {
+                ("syntax", ["getopt"]) => syntax = Syntax::Getopt,
+                ("syntax", ["words"]) => {}
+                ("equals", [yes]) => {
+                    if let Syntax::Words { equals, .. } = &mut syntax {
+                        *equals = *yes == "yes";
+                    }
+                }
+                ("dashes", [how]) => {
+                    if let Syntax::Words { either_dashes, .. } = &mut syntax {
+                        *either_dashes = *how == "either";
+                    }
+                }
+                (arity, names) if !names.is_empty() => {
+                    let arity = match arity {
+                        "?" => Arity::Optional,
+                        n => Arity::Values(n.parse().unwrap_or_else(|_| panic!("{title}: bad arity in {line:?}"))),
+                    };
+                    specs.push(Spec { names: names.to_vec(), arity });
+                }
+                _ => panic!("{title}: bad line {line:?}"),
+            }
+        }
+        Table { title, syntax, specs }
+    }
+
+    /// Reads the options at the start of `args` (a launcher's arguments
+    /// without argv[0]), up to the first operand. A `:` (the app-context
+    /// separator of Open MPI and Hydra) ends the options like an operand.
+    pub fn read<'t>(&'t self, args: &[OsString]) -> Result<Parsed<'t>, Unreadable> {
+        match self.syntax {
+            Syntax::Getopt => self.read_getopt(args),
+            Syntax::Words { equals, either_dashes } => self.read_words(args, equals, either_dashes),
+        }
+    }
+
+    fn read_words(&self, args: &[OsString], equals: bool, either_dashes: bool) -> Result<Parsed<'_>, Unreadable> {
+        let mut options = Vec::new();
+        let mut at = 0;
+        while at < args.len() {
+            let word = args[at].as_bytes();
+            if word == b"--" {
+                return Ok(Parsed { options, operands: at + 1, ended_by_dashes: true });
+            }
+            if word.len() < 2 || word[0] != b'-' || word == b":" {
+                break;
+            }
+            let (name, glued) = match word.iter().position(|&b| b == b'=') {
+                Some(eq) if equals => (&word[..eq], Some(&word[eq + 1..])),
+                _ => (word, None),
+            };
+            let spec = self.specs.iter().find(|spec| {
+                spec.names.iter().any(|n| {
+                    let n = n.as_bytes();
+                    n == name
+                        || (either_dashes
+                            && n.trim_ascii_start_matches_dashes() == name.trim_ascii_start_matches_dashes())
+                })
+            });
+            let Some(spec) = spec else {
+                return Err(Unreadable::Unknown { at: at + 1, word: lossy(word) });
+            };
+            let count = match spec.arity {
+                Arity::Values(n) => usize::from(n),
+                Arity::Optional => 0,
+            };
+            let mut values = Vec::new();
+            let mut needed = count;
+            if let Some(value) = glued {
+                if count == 0 && spec.arity != Arity::Optional {
+                    return Err(Unreadable::UnexpectedValue { at: at + 1, word: lossy(word) });
+                }
+                values.push(OsStr::from_bytes(value).to_os_string());
+                needed = count.saturating_sub(1);
+            }
+            if at + needed >= args.len() {
+                return Err(Unreadable::MissingValue { at: at + 1, word: lossy(word) });
+            }
+            values.extend(args[at + 1..=at + needed].iter().cloned());
+            let start = at;
+            at += needed + 1;
+            options.push(Found { spec, words: start..at, values });
+        }
+        Ok(Parsed { options, operands: at, ended_by_dashes: false })
+    }
+
+    fn read_getopt(&self, args: &[OsString]) -> Result<Parsed<'_>, Unreadable> {
+        let mut options = Vec::new();
+        let mut at = 0;
+        while at < args.len() {
+            let word = args[at].as_bytes();
+            if word == b"--" {
+                return Ok(Parsed { options, operands: at + 1, ended_by_dashes: true });
+            }
+            if word.len() < 2 || word[0] != b'-' {
+                break;
+            }
+            let start = at;
+            if let Some(long) = word.strip_prefix(b"--") {
+                let (name, glued) = match long.iter().position(|&b| b == b'=') {
+                    Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
+                    None => (long, None),
+                };
+                let spec = self.long_option(name, at, word)?;
+                let mut values = Vec::new();
+                match (spec.arity, glued) {
+                    (Arity::Values(0), Some(_)) => {
+                        return Err(Unreadable::UnexpectedValue { at: at + 1, word: lossy(word) })
+                    }
+                    (_, Some(value)) => values.push(OsStr::from_bytes(value).to_os_string()),
+                    (Arity::Values(n), None) => {
+                        for _ in 0..n {
+                            at += 1;
+                            let value =
+                                args.get(at).ok_or(Unreadable::MissingValue { at: start + 1, word: lossy(word) })?;
+                            values.push(value.clone());
+                        }
+                    }
+                    (Arity::Optional, None) => {}
+                }
+                at += 1;
+                options.push(Found { spec, words: start..at, values });
+                continue;
+            }
+            // A group of short options: -abc, -p22, -p 22.
+            let mut letters = &word[1..];
+            let mut found_here = Vec::new();
+            while let Some((&letter, rest)) = letters.split_first() {
+                let spec =
+                    self.short_option(letter).ok_or_else(|| Unreadable::Unknown { at: at + 1, word: lossy(word) })?;
+                let mut values = Vec::new();
+                letters = rest;
+                match spec.arity {
+                    Arity::Values(0) => {}
+                    Arity::Optional => {
+                        if !letters.is_empty() {
+                            values.push(OsStr::from_bytes(letters).to_os_string());
+                            letters = b"";
+                        }
+                    }
+                    Arity::Values(_) => {
+                        if letters.is_empty() {
+                            at += 1;
+                            let value =
+                                args.get(at).ok_or(Unreadable::MissingValue { at: start + 1, word: lossy(word) })?;
+                            values.push(value.clone());
+                        } else {
+                            values.push(OsStr::from_bytes(letters).to_os_string());
+                            letters = b"";
+                        }
+                    }
+                }
+                found_here.push((spec, values));
+            }
+            at += 1;
+            options.extend(found_here.into_iter().map(|(spec, values)| Found { spec, words: start..at, values }));
+        }
+        Ok(Parsed { options, operands: at, ended_by_dashes: false })
+    }
+
+    fn short_option(&self, letter: u8) -> Option<&Spec> {
+        self.specs.iter().find(|spec| spec.names.iter().any(|n| n.len() == 2 && n.as_bytes() == [b'-', letter]))
+    }
+
+    /// getopt_long's matching: an exact long name, else the one long option `name` abbreviates.
+    fn long_option(&self, name: &[u8], at: usize, word: &[u8]) -> Result<&Spec, Unreadable> {
+        let long_names = || {
+            self.specs.iter().flat_map(|spec| {
+                spec.names.iter().filter_map(move |n| n.strip_prefix("--").map(|n| (spec, n.as_bytes())))
+            })
+        };
+        if let Some((spec, _)) = long_names().find(|(_, n)| *n == name) {
+            return Ok(spec);
+        }
+        let mut matching = long_names().filter(|(_, n)| n.starts_with(name)).map(|(spec, _)| spec);
+        let first = matching.next().ok_or_else(|| Unreadable::Unknown { at: at + 1, word: lossy(word) })?;
+        if matching.any(|other| !std::ptr::eq(other, first)) {
+            return Err(Unreadable::Ambiguous { at: at + 1, word: lossy(word) });
+        }
+        Ok(first)
+    }
+}
+
+trait TrimDashes {
+    fn trim_ascii_start_matches_dashes(&self) -> &[u8];
+}
+
+impl TrimDashes for [u8] {
+    fn trim_ascii_start_matches_dashes(&self) -> &[u8] {
+        let rest = self.strip_prefix(b"-").unwrap_or(self);
+        rest.strip_prefix(b"-").unwrap_or(rest)
+    }
+}
+
+fn lossy(word: &[u8]) -> String {
+    String::from_utf8_lossy(word).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<OsString> {
+        text.split(' ').filter(|w| !w.is_empty()).map(OsString::from).collect()
+    }
+
+    const GETOPT: &str =
+        "syntax getopt\n0 -t\n0 -v --verbose\n1 -p --port\n1 --export\n1 --exclusive-user\n? -K --kill-on-bad-exit\n";
+
+    #[test]
+    fn getopt_groups_glued_values_prefixes_and_dashes() {
+        let table = Table::parse("test", GETOPT);
+        let args = words("-tp 2222 -vp22 --exp=A,B --verbose -K1 -K prog -p 1");
+        let parsed = table.read(&args).unwrap();
+        let seen: Vec<(&str, Vec<OsString>)> =
+            parsed.options.iter().map(|o| (o.spec.name(), o.values.clone())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("-t", vec![]),
+                ("-p", words("2222")),
+                ("-v", vec![]),
+                ("-p", words("22")),
+                ("--export", words("A,B")),
+                ("-v", vec![]),
+                ("-K", words("1")),
+                ("-K", vec![]),
+            ]
+        );
+        assert_eq!(&args[parsed.operands..], &words("prog -p 1")[..]);
+        let parsed = table.read(&words("-t -- -v")).unwrap();
+        assert!(parsed.ended_by_dashes);
+        assert_eq!(parsed.operands, 2);
+        assert!(matches!(table.read(&words("--ex A")), Err(Unreadable::Ambiguous { .. })));
+        assert!(matches!(table.read(&words("-tz")), Err(Unreadable::Unknown { .. })));
+        assert!(matches!(table.read(&words("-t -p")), Err(Unreadable::MissingValue { .. })));
+        assert!(matches!(table.read(&words("--verbose=1")), Err(Unreadable::UnexpectedValue { .. })));
+    }
+
+    #[test]
+    fn words_take_whole_words_and_two_values() {
+        let table = Table::parse("test", "equals yes\ndashes either\n2 --mca\n1 -n --np\n0 --oversubscribe\n");
+        let args = words("-mca btl tcp --np=2 -n 3 ---oversubscribe prog : -n 1 other");
+        assert!(matches!(table.read(&args), Err(Unreadable::Unknown { .. })));
+        let args = words("-mca btl tcp --np=2 -n 3 --oversubscribe prog : -n 1 other");
+        let parsed = table.read(&args).unwrap();
+        assert_eq!(parsed.options.len(), 4);
+        assert_eq!(parsed.options[0].values, words("btl tcp"));
+        assert_eq!(parsed.options[1].values, words("2"));
+        assert_eq!(&args[parsed.operands..], &words("prog : -n 1 other")[..]);
+        let strict = Table::parse("test", "1 -np --np\n");
+        assert!(matches!(strict.read(&words("--np=2 prog")), Err(Unreadable::Unknown { .. })));
+        assert!(matches!(strict.read(&words("-np")), Err(Unreadable::MissingValue { .. })));
+    }
+}
