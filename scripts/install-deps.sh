@@ -14,6 +14,7 @@ debian_packages=(
   openssh-server openssh-client        # a loopback sshd started by the tests
   python3-venv     # the virtual environments from PyPI (below)
   pdsh             # DeepSpeed's multi-node runner, through its ssh module
+  tcsh fish zsh    # login shells a remote command must work under (ssh, pdsh)
   libcap2-bin      # setcap: a file capability puts a probe in secure execution
   sudo             # a change of user: tracked values must not cross it (faults_state.rs)
 )

@@ -1,12 +1,14 @@
 //! `envtrack-inject doctor`: checks the setup and says what is wrong.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use envtrack_model::vars::DEFAULT_LAUNCHERS;
 
 use crate::flavor;
+use crate::launch::remote_shell::{for_login_shell, sh_quote};
 
 /// One finding.
 struct Check {
@@ -39,19 +41,20 @@ pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ss
         glibc.split_once('.').map_or((0, 0), |(a, b)| (a.parse().unwrap_or(0), b.parse().unwrap_or(0)));
     checks.push(check((major, minor) >= (2, 36), format!("glibc {glibc} (2.36 or later needed)")));
     let path = std::env::var_os("PATH");
-    for name in DEFAULT_LAUNCHERS.split(' ').chain(["ssh"]) {
+    for name in DEFAULT_LAUNCHERS.split(' ').chain(["ssh", "pdsh"]) {
         match flavor::resolve(name.as_ref(), path.as_ref().map(|p| p.as_encoded_bytes())) {
             None => checks.push(check(true, format!("launcher {name}: not on PATH"))),
             Some(found) => match flavor::detect(&found) {
-                Ok(flavor) => {
-                    checks.push(check(true, format!("launcher {name}: {} ({})", found.display(), flavor.name())))
+                Ok(launcher) => {
+                    checks.push(check(true, format!("launcher {name}: {} ({})", found.display(), launcher.identity)))
                 }
                 Err(error) => checks.push(check(false, format!("launcher {name}: {error}"))),
             },
         }
     }
     for host in hosts {
-        let probe = format!("test -x '{}'", injector.display());
+        let test = [b"test -x ".as_slice(), &sh_quote(injector.as_os_str().as_bytes())].concat();
+        let probe = OsString::from_vec(for_login_shell(&test));
         let ok = Command::new(&ssh[0])
             .args(&ssh[1..])
             .arg(host)

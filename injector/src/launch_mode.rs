@@ -8,18 +8,20 @@ use std::path::Path;
 
 use serde_json::json;
 
-use envtrack_model::{vars, DirectiveSet, Registry, Target};
+use envtrack_model::{vars, DirectiveSet, Environment, Registry, Target};
 
 use crate::error::UsageError;
-use crate::flavor::{self, Flavor};
+use crate::flavor::{self, Launcher};
 use crate::launch::{self, Context};
 use crate::run::{exec_as, strip_preload};
-use crate::state::{current_environment, inherited_snapshot, oversized_entries, remove_state};
+use crate::state::current_environment;
+use crate::state::{inherited_snapshot, oversized_entries, remove_state};
 use crate::{log, transport};
 
 pub struct Launch<'a> {
     pub launcher: &'a Path,
-    pub flavor: Flavor,
+    /// What the launcher is.
+    pub identified: Launcher,
     /// The command as given: argv[0] is the launcher as named.
     pub command: &'a [OsString],
     /// The launcher's argv[0], when it is not `command[0]` (a routed exec's own).
@@ -29,8 +31,14 @@ pub struct Launch<'a> {
     pub remote_injector: &'a OsStr,
 }
 
-/// Rewrites and execs. Returns only on failure.
-pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, UsageError> {
+/// The launch, rewritten: the command and the environment to exec it in.
+pub struct Prepared {
+    pub command: Vec<OsString>,
+    pub env: Environment,
+}
+
+/// Rewrites the launch; nothing is run.
+pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, UsageError> {
     let mut env = current_environment();
     let mut snapshot = inherited_snapshot(&env)?;
     snapshot.directives.extend(launch.directives);
@@ -44,22 +52,38 @@ pub fn run(launch: Launch<'_>, registry: &Registry) -> Result<std::io::Error, Us
     }
     remove_state(&mut env);
     strip_preload(&mut env);
-    let prefix = if launch.flavor == Flavor::Ssh { transport::SSH_PREFIX } else { transport::PREFIX };
+    let flavor = launch.identified.flavor;
+    let prefix = if flavor.sends_through_ssh() { transport::SSH_PREFIX } else { transport::PREFIX };
     let carried = transport::encode(&travelling, prefix);
     for (name, value) in &carried {
         env.set(name.as_bytes(), value.as_bytes());
     }
     let names = transport::names(&carried);
     let mut context = Context { remote_injector: launch.remote_injector, transport: &names, env: &mut env };
-    let args = launch::rewrite(launch.flavor, &launch.command[1..], &mut context)?;
+    let args = launch::rewrite(&launch.identified, &launch.command[1..], &mut context)?;
     let mut command = vec![launch.launcher.as_os_str().to_os_string()];
     command.extend(args);
-    log::record(
-        "launch",
-        launch.launcher.as_os_str().as_encoded_bytes(),
-        || json!({"flavor": launch.flavor.name(), "snapshot": log::snapshot_json(&travelling)}),
+    log::record("launch", launch.launcher.as_os_str().as_encoded_bytes(), || {
+        json!({"flavor": flavor.name(), "launcher": launch.identified.identity, "snapshot": log::snapshot_json(&travelling)})
+    });
+    Ok(Prepared { command, env })
+}
+
+/// A launch the library routed that envtrack cannot carry: the launcher runs
+/// exactly as the program asked (in the environment the library gave it,
+/// with the library preloaded again, as it would have been without routing),
+/// after one line that says what is not carried. Returns only on failure.
+pub fn run_as_asked(command: &[OsString], argv0: Option<&OsStr>, problem: &UsageError) -> std::io::Error {
+    let mut env = current_environment();
+    if let Ok(library) = crate::library::find_library(None) {
+        crate::run::preload(&mut env, &library);
+    }
+    let name = Path::new(argv0.unwrap_or(command[0].as_os_str())).display().to_string();
+    eprintln!(
+        "envtrack: {problem}; {name} runs as the program asked, and what it starts on other nodes gets none of the tracked changes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
     );
-    Ok(exec_as(&command, launch.argv0, &env))
+    log::record("launch-not-carried", command[0].as_encoded_bytes(), || json!({"problem": problem.message}));
+    exec_as(command, argv0, &env)
 }
 
 /// envtrack's own settings go with the snapshot, so workers on clean nodes
@@ -75,8 +99,8 @@ fn carry_own_variables(env: &envtrack_model::Environment, snapshot: &mut envtrac
     }
 }
 
-/// The launcher `program` names, and its flavor, if it is one.
-pub fn launcher_of(program: &OsStr) -> Result<Option<(std::path::PathBuf, Flavor)>, UsageError> {
+/// The launcher `program` names (found through PATH), if it is one.
+pub fn launcher_path(program: &OsStr) -> Result<Option<std::path::PathBuf>, UsageError> {
     let name = Path::new(program).file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default();
     let resolved = flavor::resolve(program, std::env::var_os("PATH").as_ref().map(|p| p.as_encoded_bytes()));
     let is_launcher = flavor::is_launcher_name(name)
@@ -89,6 +113,5 @@ pub fn launcher_of(program: &OsStr) -> Result<Option<(std::path::PathBuf, Flavor
     let path = resolved.ok_or_else(|| {
         UsageError::new(format!("launcher {} not found (looked in PATH)", Path::new(program).display()))
     })?;
-    let flavor = flavor::detect(&path)?;
-    Ok(Some((path, flavor)))
+    Ok(Some(path))
 }

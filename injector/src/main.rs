@@ -2,7 +2,7 @@
 //! commands so the snapshot reaches every remote worker, applies snapshots on
 //! the worker side, and exports and shows them.
 
-use envtrack_inject::{apply, cli, doctor, inspect, launch_mode, library, log, run, state};
+use envtrack_inject::{apply, cli, doctor, flavor, inspect, launch_mode, library, log, run, state};
 
 use std::ffi::OsString;
 
@@ -38,23 +38,35 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
         None => {
             let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
             let program = &cli.run.command[0];
-            let error = match launch_mode::launcher_of(program)? {
-                Some((launcher, flavor)) => {
+            // The library routed this exec (it names the program's own argv[0]): a launch
+            // envtrack cannot carry still runs, as the program asked.
+            let routed = cli.run.argv0.is_some();
+            let error = match launch_mode::launcher_path(program)? {
+                Some(launcher) => {
                     let remote = cli
                         .run
                         .remote_inject
                         .clone()
                         .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").map(Into::into))
                         .unwrap_or_else(this_injector);
-                    let launch = launch_mode::Launch {
-                        launcher: &launcher,
-                        flavor,
-                        command: &cli.run.command,
-                        argv0: cli.run.argv0.as_deref(),
-                        directives,
-                        remote_injector: remote.as_os_str(),
-                    };
-                    launch_mode::run(launch, &registry)?
+                    let prepared = flavor::detect(&launcher).and_then(|identified| {
+                        let launch = launch_mode::Launch {
+                            launcher: &launcher,
+                            identified,
+                            command: &cli.run.command,
+                            argv0: cli.run.argv0.as_deref(),
+                            directives,
+                            remote_injector: remote.as_os_str(),
+                        };
+                        launch_mode::prepare(launch, &registry)
+                    });
+                    match prepared {
+                        Ok(prepared) => run::exec_as(&prepared.command, cli.run.argv0.as_deref(), &prepared.env),
+                        Err(problem) if routed => {
+                            launch_mode::run_as_asked(&cli.run.command, cli.run.argv0.as_deref(), &problem)
+                        }
+                        Err(problem) => return Err(problem),
+                    }
                 }
                 None => {
                     let library = library::find_library(cli.run.lib.as_deref())?;

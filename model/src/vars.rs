@@ -31,7 +31,7 @@ pub fn is_oversized(name: &[u8], value: &[u8]) -> bool {
 /// default (space-separated). `ssh` is not among them: `git`, `rsync` and
 /// `scp` run it to hosts that may not have envtrack.
 pub const DEFAULT_LAUNCHERS: &str =
-    "mpirun mpiexec orterun mpirun.openmpi mpiexec.openmpi mpiexec.hydra mpiexec.mpich mpirun.mpich srun";
+    "mpirun mpiexec orterun prterun mpirun.openmpi mpiexec.openmpi mpiexec.hydra mpiexec.mpich mpirun.mpich srun";
 
 /// Whether `program` (a file name) is one of [`DEFAULT_LAUNCHERS`].
 pub fn is_default_launcher(program: &[u8]) -> bool {

@@ -6,8 +6,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use envtrack_inject::flavor::Flavor;
-use envtrack_inject::launch::{self, Context};
+use envtrack_inject::flavor::Launcher;
+use envtrack_inject::launch::{self, tables, Context};
 use envtrack_model::json::{directive_set_to_json, parse_directive_file, parse_snapshot_json, snapshot_to_json};
 use envtrack_model::{diff, Environment, Registry, Snapshot};
 
@@ -59,13 +59,15 @@ pub fn diff_apply(data: &[u8]) {
 pub fn launcher_rewrite(data: &[u8]) {
     let args: Vec<OsString> = data.split(|&b| b == 0).map(|a| OsString::from_vec(a.to_vec())).collect();
     let transport = vec!["ENVTRACK_REMOTE_PARTS".to_string(), "ENVTRACK_REMOTE_0".to_string()];
-    for flavor in [Flavor::OpenMpi, Flavor::Hydra, Flavor::Slurm, Flavor::Ssh] {
+    for table in tables::ALL {
+        let flavor = table.flavor();
+        let launcher = Launcher { flavor, table, identity: String::new(), default_rcmd: Some("ssh".into()) };
         let mut env = Environment::from_pairs([("SLURM_EXPORT_ENV", "NONE")]);
         let mut context =
             Context { remote_injector: "/opt/envtrack/envtrack-inject".as_ref(), transport: &transport, env: &mut env };
-        if let Ok(out) = launch::rewrite(flavor, &args, &mut context) {
-            // ssh joins the remote command's words into one; the others keep every word.
-            if flavor != Flavor::Ssh {
+        if let Ok(out) = launch::rewrite(&launcher, &args, &mut context) {
+            // ssh and pdsh join the remote command's words into one; the others keep every word.
+            if !flavor.sends_through_ssh() {
                 assert!(out.len() >= args.len(), "{flavor:?} lost arguments");
                 assert!(
                     out.iter().any(|a| a == "/opt/envtrack/envtrack-inject"),

@@ -15,78 +15,48 @@ pub const PAD: &str = "ENVTRACK_HYDRA_PAD";
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use super::{extend_list, wrap_app_contexts, Context};
+use super::options::{Parsed, Table};
+use super::{extend_list, replace_options, wrap_app_contexts, Context};
 use crate::error::UsageError;
 
-fn arity(option: &[u8]) -> usize {
-    match option {
-        b"-genv" | b"-env" => 2,
-        b"-n" | b"-np" | b"-hosts" | b"-host" | b"-f" | b"-hostfile" | b"-machinefile" | b"-ppn" | b"-wdir"
-        | b"-gwdir" | b"-genvlist" | b"-envlist" | b"-launcher" | b"-launcher-exec" | b"-bootstrap"
-        | b"-bootstrap-exec" | b"-rmk" | b"-iface" | b"-bind-to" | b"-binding" | b"-map-by" | b"-demux"
-        | b"-errfile-pattern" | b"-outfile-pattern" | b"-prepend-pattern" | b"-tmpdir" | b"-gpath" | b"-path"
-        | b"-gumask" | b"-umask" | b"-gpus-per-proc" | b"-configfile" | b"-nameserver" | b"-ckpointlib"
-        | b"-ckpoint-prefix" | b"-ckpoint-num" | b"-ckpoint-interval" | b"-localhost" | b"-usize" | b"-pmi-port" => 1,
-        _ => 0,
-    }
-}
-
-/// Rewrites one option group (global or one executable's), in place.
-fn rewrite_options(options: &[OsString], transport: &[String]) -> Vec<OsString> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < options.len() {
-        let word = options[at].as_bytes();
-        match word {
-            b"-genvnone" => {
-                out.push("-genvlist".into());
-                out.push(extend_list(b"", transport));
-            }
-            b"-envnone" => {
-                out.push("-envlist".into());
-                out.push(extend_list(b"", transport));
-            }
-            b"-genvlist" | b"-envlist" if at + 1 < options.len() => {
-                out.push(options[at].clone());
-                out.push(extend_list(options[at + 1].as_bytes(), transport));
-                at += 2;
-                continue;
-            }
-            _ => {
-                let take = 1 + arity(word);
-                out.extend(options[at..(at + take).min(options.len())].iter().cloned());
-                at += take;
-                continue;
-            }
+/// One option group (global or one executable's) with the environment
+/// options made to name the transport.
+fn rewrite_options(options: &[OsString], parsed: &Parsed<'_>, transport: &[String]) -> Vec<OsString> {
+    replace_options(options, parsed, |found| match found.spec.name() {
+        "-genvnone" => Some(vec!["-genvlist".into(), extend_list(b"", transport)]),
+        "-envnone" => Some(vec!["-envlist".into(), extend_list(b"", transport)]),
+        name @ ("-genvlist" | "-envlist") => {
+            let list = found.values.first().map(|v| v.as_bytes()).unwrap_or_default();
+            Some(vec![name.into(), extend_list(list, transport)])
         }
-        at += 1;
-    }
-    out
+        _ => None,
+    })
 }
 
-pub fn rewrite(args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
+pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
     // Last in the environment too: the default forwarding of everything may drop the last one.
     context.env.unset(PAD.as_bytes());
     context.env.set(PAD.as_bytes(), b"1");
     let mut listed: Vec<String> = context.transport.to_vec();
     listed.push(PAD.to_string());
-    let listed = &listed;
-    if let Some(at) = args.iter().position(|a| a.as_bytes() == b"-configfile") {
-        return Err(UsageError::new(format!(
-            "mpiexec argument {}: -configfile is not rewritten; list the executables on the command line",
-            at + 1
-        )));
-    }
-    wrap_app_contexts("mpiexec", args, arity, context, |options| Ok(rewrite_options(options, listed)))
+    wrap_app_contexts(table, args, context, |parsed, options| {
+        if parsed.has("-configfile") {
+            return Err(UsageError::new(format!(
+                "{}: the executables of a -configfile are not rewritten; list them on the command line",
+                table.title
+            )));
+        }
+        Ok(rewrite_options(options, parsed, &listed))
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::launch::tables::TableKind;
     use envtrack_model::Environment;
 
     fn rewrite_text(text: &str) -> String {
-        crate::launch::rewrite_for_test(rewrite, text, &mut Environment::new())
+        crate::launch::rewrite_for_test(TableKind::HydraMpich, text, &mut Environment::new())
     }
 
     #[test]

@@ -9,6 +9,8 @@
 pub mod hydra;
 pub mod openmpi;
 pub mod options;
+pub mod pdsh;
+pub mod remote_shell;
 pub mod slurm;
 pub mod ssh;
 pub mod tables;
@@ -19,7 +21,8 @@ use std::os::unix::ffi::OsStrExt;
 use envtrack_model::Environment;
 
 use crate::error::UsageError;
-use crate::flavor::Flavor;
+use crate::flavor::{Flavor, Launcher};
+use options::{Parsed, Table, Unreadable};
 
 /// What a rewrite needs.
 pub struct Context<'a> {
@@ -31,14 +34,22 @@ pub struct Context<'a> {
     pub env: &'a mut Environment,
 }
 
-/// The launcher's arguments (without argv[0]) rewritten for `flavor`.
-pub fn rewrite(flavor: Flavor, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
-    match flavor {
-        Flavor::OpenMpi => openmpi::rewrite(args, context),
-        Flavor::Hydra => hydra::rewrite(args, context),
-        Flavor::Slurm => slurm::rewrite(args, context),
-        Flavor::Ssh => ssh::rewrite(args, context),
+/// The launcher's arguments (without argv[0]) rewritten for `launcher`, or
+/// why they cannot be.
+pub fn rewrite(launcher: &Launcher, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
+    let table = tables::table(launcher.table);
+    match launcher.flavor {
+        Flavor::OpenMpi => openmpi::rewrite(table, args, context),
+        Flavor::Hydra => hydra::rewrite(table, args, context),
+        Flavor::Slurm => slurm::rewrite(table, args, context),
+        Flavor::Ssh => ssh::rewrite(table, args, context),
+        Flavor::Pdsh => pdsh::rewrite(table, launcher.default_rcmd.as_deref(), args, context),
     }
+}
+
+/// `args` read with `table`, or a message naming the word it could not read.
+pub fn read<'t>(table: &'t Table, args: &[OsString]) -> Result<Parsed<'t>, UsageError> {
+    table.read(args).map_err(|problem: Unreadable| UsageError::new(format!("{}: {problem}", table.title)))
 }
 
 /// `envtrack-inject apply --` before a worker's program.
@@ -46,45 +57,40 @@ pub fn wrapper(context: &Context<'_>) -> Vec<OsString> {
     vec![context.remote_injector.to_os_string(), "apply".into(), "--".into()]
 }
 
-/// How many values an option takes, by the launcher's rules.
-pub type Arity = fn(&[u8]) -> usize;
-
-/// Splits `args` into (options, program and its arguments): options are
-/// leading words starting with `-`, each with the values `arity` says it
-/// takes; the program is the first other word. `--` ends the options.
-pub fn split_program(args: &[OsString], arity: Arity) -> (&[OsString], &[OsString]) {
-    let mut at = 0;
-    while at < args.len() {
-        let word = args[at].as_bytes();
-        if word == b"--" {
-            return (&args[..at + 1], &args[at + 1..]);
+/// `words` (a launcher's options) with the options `replace` returns words
+/// for replaced by those words; the others kept as given.
+pub fn replace_options(
+    words: &[OsString],
+    parsed: &Parsed<'_>,
+    mut replace: impl FnMut(&options::Found<'_>) -> Option<Vec<OsString>>,
+) -> Vec<OsString> {
+    let mut out = words.to_vec();
+    // From the last, so that the earlier ranges stay where they are.
+    for found in parsed.options.iter().rev() {
+        if let Some(new) = replace(found) {
+            out.splice(found.words.clone(), new);
         }
-        if !word.starts_with(b"-") || word == b"-" {
-            break;
-        }
-        at += 1 + arity(word);
     }
-    let at = at.min(args.len());
-    (&args[..at], &args[at..])
+    out
 }
 
 /// Rewrites an MPI launcher's app contexts, `OPTIONS PROGRAM ARGS [: OPTIONS
 /// PROGRAM ARGS]…`: each context's options through `options`, each program
 /// wrapped (it runs up to the next `:`).
 pub fn wrap_app_contexts(
-    launcher: &str,
+    table: &Table,
     args: &[OsString],
-    arity: Arity,
     context: &Context<'_>,
-    mut options: impl FnMut(&[OsString]) -> Result<Vec<OsString>, UsageError>,
+    mut options: impl FnMut(&Parsed<'_>, &[OsString]) -> Result<Vec<OsString>, UsageError>,
 ) -> Result<Vec<OsString>, UsageError> {
     let mut out = Vec::new();
     let mut rest = args;
     loop {
-        let (given, program) = split_program(rest, arity);
-        out.extend(options(given)?);
-        if program.is_empty() {
-            return Err(UsageError::new(format!("{launcher}: no program to run was found in its arguments")));
+        let parsed = read(table, rest)?;
+        out.extend(options(&parsed, &rest[..parsed.operands])?);
+        let program = &rest[parsed.operands..];
+        if program.first().is_none_or(|word| word.as_bytes() == b":") {
+            return Err(UsageError::new(format!("{}: no program to run was found in its arguments", table.title)));
         }
         let end = program.iter().position(|w| w.as_bytes() == b":").unwrap_or(program.len());
         out.extend(wrapper(context));
@@ -115,34 +121,18 @@ pub fn extend_list(list: &[u8], extra: &[String]) -> OsString {
 /// launcher's `rewrite` with the injector at `/i` and the snapshot carried by
 /// `T_PARTS` and `T_0`, joined again with spaces.
 #[cfg(test)]
-pub(crate) fn rewrite_for_test(
-    rewrite: fn(&[OsString], &mut Context<'_>) -> Result<Vec<OsString>, UsageError>,
-    text: &str,
-    env: &mut Environment,
-) -> String {
+pub(crate) fn rewrite_for_test(table: tables::TableKind, text: &str, env: &mut Environment) -> String {
     let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
     let transport = vec!["T_PARTS".to_string(), "T_0".to_string()];
     let mut context = Context { remote_injector: "/i".as_ref(), transport: &transport, env };
-    let out = rewrite(&args, &mut context).unwrap();
+    let launcher = Launcher { flavor: table.flavor(), table, identity: String::new(), default_rcmd: None };
+    let out = rewrite(&launcher, &args, &mut context).unwrap();
     out.iter().map(|w| w.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(text: &str) -> Vec<OsString> {
-        text.split(' ').map(OsString::from).collect()
-    }
-
-    #[test]
-    fn finds_the_program_after_options_with_values() {
-        let arity: Arity = |w| usize::from(w == b"-n");
-        let args = words("-n 2 -v prog -n 3");
-        let (options, program) = split_program(&args, arity);
-        assert_eq!(options.len(), 3);
-        assert_eq!(program, &words("prog -n 3")[..]);
-    }
 
     #[test]
     fn extends_lists_without_duplicates() {

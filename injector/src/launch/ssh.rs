@@ -1,85 +1,107 @@
-//! `ssh HOST COMMAND…`: the transport travels as `LC_*` variables with
-//! `-o SendEnv=…` (accepted by a default Debian sshd), and the remote
-//! command runs as `envtrack-inject apply -- /bin/sh -c 'COMMAND'` — the same
-//! shell parsing the command would have had — after a check that names the
-//! node and the path when envtrack is missing there.
+//! `ssh [OPTIONS] HOST [OPTIONS] COMMAND…`: the transport travels as `LC_*`
+//! variables with `-o SendEnv=…` (accepted by a default Debian sshd), put
+//! before every option of the user's, so that no grouping (`-tp 22`) or `--`
+//! can separate it; the remote command is one string any login shell runs
+//! ([`remote_shell`](super::remote_shell)): `envtrack-inject apply` then the
+//! user's command with the login shell, as sshd would have run it.
+//!
+//! OpenSSH reads options after the host too (`ssh host -p 22 cmd`), unless
+//! `--` came before the host. Where ssh runs no remote command of the user's
+//! (`-V`, `-G`, `-Q`, `-O`, `-N`, `-W`, `-s` subsystems, interactive logins),
+//! the command line stays as it is.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use super::{split_program, Context};
+use super::options::Table;
+use super::{read, remote_shell, Context};
 use crate::error::UsageError;
 
-fn arity(option: &[u8]) -> usize {
-    match option {
-        b"-b" | b"-c" | b"-D" | b"-E" | b"-e" | b"-F" | b"-I" | b"-i" | b"-J" | b"-L" | b"-l" | b"-m" | b"-O"
-        | b"-o" | b"-p" | b"-Q" | b"-R" | b"-S" | b"-W" | b"-w" | b"-B" => 1,
-        _ => 0,
-    }
+/// Options after which ssh runs no command of the user's.
+const NO_COMMAND: [&str; 7] = ["-V", "-G", "-Q", "-O", "-N", "-W", "-s"];
+
+/// Where a ssh command line's parts are.
+pub struct Split {
+    /// The host's index.
+    pub host: usize,
+    /// The remote command's first word's index (`args.len()`: none).
+    pub command: usize,
+    /// Whether ssh runs a command of the user's (see [`NO_COMMAND`]).
+    pub runs_command: bool,
 }
 
-/// `text` in single quotes for a POSIX shell.
-pub fn shell_quote(text: &[u8]) -> Vec<u8> {
-    let mut out = vec![b'\''];
-    for &byte in text {
-        if byte == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(byte);
+/// Reads an ssh command line (without argv[0]) with `table`.
+pub fn split(table: &Table, args: &[OsString]) -> Result<Split, UsageError> {
+    let before = read(table, args)?;
+    let host = before.operands;
+    if host >= args.len() {
+        let asks_no_host = before.options.iter().any(|o| NO_COMMAND.contains(&o.spec.name()));
+        if asks_no_host {
+            return Ok(Split { host, command: host, runs_command: false });
         }
+        return Err(UsageError::new(format!("{}: no host was found in its arguments", table.title)));
     }
-    out.push(b'\'');
-    out
+    let mut runs_command = !before.options.iter().any(|o| NO_COMMAND.contains(&o.spec.name()));
+    let command = if before.ended_by_dashes {
+        host + 1
+    } else {
+        let after = read(table, &args[host + 1..])?;
+        runs_command &= !after.options.iter().any(|o| NO_COMMAND.contains(&o.spec.name()));
+        host + 1 + after.operands
+    };
+    Ok(Split { host, command, runs_command: runs_command && command < args.len() })
 }
 
-pub fn rewrite(args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
-    let (options, rest) = split_program(args, arity);
-    let Some((host, command)) = rest.split_first() else {
-        return Err(UsageError::new("ssh: no host was found in its arguments"));
-    };
-    let mut out: Vec<OsString> = options.to_vec();
-    out.push("-o".into());
-    out.push(format!("SendEnv={}", context.transport.join(" ")).into());
-    out.push(host.clone());
-    if command.is_empty() {
-        return Ok(out); // an interactive login: nothing to wrap
+pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
+    let split = split(table, args)?;
+    if !split.runs_command {
+        return Ok(args.to_vec());
     }
-    // ssh joins the words with spaces and the remote shell parses the result.
-    let joined: Vec<u8> = command.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' ');
-    let injector = shell_quote(context.remote_injector.as_bytes());
-    let mut remote = Vec::new();
-    remote.extend_from_slice(b"if [ -x ");
-    remote.extend_from_slice(&injector);
-    remote.extend_from_slice(b" ]; then exec ");
-    remote.extend_from_slice(&injector);
-    remote.extend_from_slice(b" apply -- /bin/sh -c ");
-    remote.extend_from_slice(&shell_quote(&joined));
-    remote.extend_from_slice(b"; else echo \"envtrack: ");
-    remote.extend_from_slice(context.remote_injector.as_bytes());
-    remote.extend_from_slice(b" is missing on $(hostname)\" >&2; exit 127; fi");
-    out.push(OsString::from(std::ffi::OsStr::from_bytes(&remote)));
+    let mut out: Vec<OsString> = vec!["-o".into(), format!("SendEnv={}", context.transport.join(" ")).into()];
+    out.extend(args[..split.command].iter().cloned());
+    out.push(remote_command(&args[split.command..], context.remote_injector));
     Ok(out)
+}
+
+/// The remote command for `words`: ssh (and pdsh) join them with spaces, and
+/// the login shell parses the result.
+pub fn remote_command(words: &[OsString], injector: &OsStr) -> OsString {
+    let joined: Vec<u8> = words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' ');
+    OsString::from(OsStr::from_bytes(&remote_shell::applying(injector.as_bytes(), &joined)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::launch::tables::{table, TableKind};
     use envtrack_model::Environment;
 
-    #[test]
-    fn wraps_the_remote_command() {
-        let args: Vec<OsString> = ["-p", "2222", "nodeA", "echo", "it's", "$HOME"].iter().map(OsString::from).collect();
+    fn rewrite_words(words: &[&str]) -> Vec<String> {
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
         let mut env = Environment::new();
         let transport = vec!["LC_T_PARTS".to_string(), "LC_T_0".to_string()];
-        let mut context =
-            Context { remote_injector: "/opt/e t/envtrack-inject".as_ref(), transport: &transport, env: &mut env };
-        let out = rewrite(&args, &mut context).unwrap();
-        assert_eq!(&out[..5], ["-p", "2222", "-o", "SendEnv=LC_T_PARTS LC_T_0", "nodeA"]);
-        let remote = out[5].to_string_lossy();
-        assert!(
-            remote.contains("exec '/opt/e t/envtrack-inject' apply -- /bin/sh -c 'echo it'\\''s $HOME'"),
-            "{remote}"
-        );
-        assert!(remote.contains("is missing on $(hostname)"), "{remote}");
+        let mut context = Context { remote_injector: "/opt/e t/inject".as_ref(), transport: &transport, env: &mut env };
+        let out = rewrite(table(TableKind::Ssh), &args, &mut context).unwrap();
+        out.iter().map(|w| w.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn send_env_goes_first_and_the_command_becomes_one_string() {
+        let out = rewrite_words(&["-tp", "2222", "nodeA", "echo", "it's"]);
+        assert_eq!(&out[..5], ["-o", "SendEnv=LC_T_PARTS LC_T_0", "-tp", "2222", "nodeA"]);
+        assert_eq!(out.len(), 6);
+        assert!(out[5].starts_with("exec /bin/sh -c 's=$(printf \"if [ -x \\047/opt/e t/inject\\047 ]"), "{}", out[5]);
+        let out = rewrite_words(&["--", "nodeA", "-v", "cmd"]);
+        assert_eq!(&out[..4], ["-o", "SendEnv=LC_T_PARTS LC_T_0", "--", "nodeA"]);
+        let out = rewrite_words(&["nodeA", "-p", "22", "--", "cmd", "-x"]);
+        assert_eq!(&out[2..7], ["nodeA", "-p", "22", "--", out[6].as_str()]);
+        assert_eq!(out.len(), 7);
+    }
+
+    #[test]
+    fn no_remote_command_no_change() {
+        for words in [&["-V"][..], &["-G", "host"], &["-Q", "cipher"], &["host"], &["-N", "-L", "1:h:2", "host"], &["-s", "host", "sftp"], &["host", "-W", "h:22"]] {
+            assert_eq!(rewrite_words(words), words, "{words:?}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use super::options::Table;
+use crate::flavor::Flavor;
 
 /// Which table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,37 @@ pub enum TableKind {
     Ssh,
     /// `pdsh`.
     Pdsh,
+}
+
+impl TableKind {
+    /// Its name, as in the cache of launchers and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::OpenMpi4 => "openmpi-4",
+            TableKind::OpenMpi5 => "openmpi-5",
+            TableKind::HydraMpich => "hydra-mpich",
+            TableKind::HydraIntel => "hydra-intel",
+            TableKind::Srun => "srun",
+            TableKind::Ssh => "ssh",
+            TableKind::Pdsh => "pdsh",
+        }
+    }
+
+    /// The kind [`name`](Self::name) names.
+    pub fn named(name: &str) -> Option<TableKind> {
+        ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The flavor of the launchers this table is for.
+    pub fn flavor(self) -> Flavor {
+        match self {
+            TableKind::OpenMpi4 | TableKind::OpenMpi5 => Flavor::OpenMpi,
+            TableKind::HydraMpich | TableKind::HydraIntel => Flavor::Hydra,
+            TableKind::Srun => Flavor::Slurm,
+            TableKind::Ssh => Flavor::Ssh,
+            TableKind::Pdsh => Flavor::Pdsh,
+        }
+    }
 }
 
 macro_rules! table {
@@ -69,6 +101,7 @@ mod tests {
             let before = names.len();
             names.dedup();
             assert_eq!(before, names.len(), "{kind:?}: a name listed twice");
+            assert_eq!(TableKind::named(kind.name()), Some(kind));
         }
     }
 }

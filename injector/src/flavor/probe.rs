@@ -1,0 +1,76 @@
+//! Asking a launcher what it is: `LAUNCHER --version` (`-V` for ssh and
+//! pdsh), without envtrack, with no input, for at most [`PATIENCE`].
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use envtrack_model::vars;
+
+use super::{identify, Launcher};
+use crate::run::strip_preload;
+use crate::state::{current_environment, remove_state};
+
+/// How long a launcher may take to say its version (Open MPI 5's `mpirun`
+/// runs two programs to answer; a site wrapper may load modules first).
+const PATIENCE: Duration = Duration::from_secs(10);
+/// The most output read from it.
+const MOST: u64 = 64 * 1024;
+
+/// What the launcher at `path` (called `name`) says it is, if it says.
+pub fn ask(path: &Path, name: &[u8]) -> Option<Launcher> {
+    let argument = if matches!(name, b"ssh" | b"pdsh") { "-V" } else { "--version" };
+    let output = run(path, argument)?;
+    identify(&output)
+}
+
+fn run(path: &Path, argument: &str) -> Option<String> {
+    let mut env = current_environment();
+    strip_preload(&mut env);
+    remove_state(&mut env);
+    // If this process runs under the library, its spawn hook honours this
+    // and adds nothing to the launcher's environment.
+    env.set(vars::ENVTRACK.as_bytes(), b"off");
+    let (reader, writer) = std::io::pipe().ok()?;
+    let mut command = Command::new(path);
+    command
+        .arg(argument)
+        .env_clear()
+        .envs(env.entries.iter().filter_map(|e| {
+            let at = e.iter().position(|&b| b == b'=')?;
+            Some((bytes_os(&e[..at]), bytes_os(&e[at + 1..])))
+        }))
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone().ok()?)
+        .stderr(writer);
+    let mut child = command.spawn().ok()?;
+    drop(command); // closes this side's copies of the pipe's write end
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = reader.take(MOST).read_to_end(&mut text);
+        let _ = sender.send(text);
+    });
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                // Only the process this function started, by its pid.
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    // A daemon the launcher left behind may hold the pipe open: wait no longer than the deadline.
+    let text = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()?;
+    Some(String::from_utf8_lossy(&text).into_owned())
+}
+
+fn bytes_os(bytes: &[u8]) -> &std::ffi::OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+}
