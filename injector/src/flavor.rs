@@ -114,8 +114,9 @@ pub fn identify(output: &str) -> Option<Launcher> {
         let version = version_after("Version ");
         return Some(Launcher::new(TableKind::HydraIntel, with_version("Intel MPI", version)));
     }
-    if output.contains("(Open MPI)") {
-        let version = version_after("(Open MPI) ");
+    if output.contains("(Open MPI)") || output.contains("(OpenRTE)") {
+        // OpenRTE: Open MPI 4's runtime, as `orterun` and `mpiexec` call themselves.
+        let version = if output.contains("(Open MPI)") { version_after("(Open MPI) ") } else { version_after("(OpenRTE) ") };
         let table = if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).unwrap_or(0) >= 5 {
             TableKind::OpenMpi5
         } else {
@@ -200,6 +201,7 @@ mod tests {
         let cases = [
             ("mpirun (Open MPI) 4.1.4\n\nReport bugs to http://www.open-mpi.org/community/help/\n", TableKind::OpenMpi4, "Open MPI 4.1.4"),
             ("mpirun (Open MPI) 5.0.11\n", TableKind::OpenMpi5, "Open MPI 5.0.11"),
+            ("orterun (OpenRTE) 4.1.4\n", TableKind::OpenMpi4, "Open MPI 4.1.4"),
             ("prterun (PRRTE) 3.0.14\n\nReport bugs to: https://github.com/openpmix/prrte\n", TableKind::OpenMpi5, "PRRTE 3.0.14"),
             ("HYDRA build details:\n    Version:                                 4.0.2\n", TableKind::HydraMpich, "MPICH Hydra 4.0.2"),
             ("Intel(R) MPI Library for Linux* OS, Version 2021.18 Build 20250101 (id: 1)\n", TableKind::HydraIntel, "Intel MPI 2021.18"),
@@ -211,7 +213,7 @@ mod tests {
             let launcher = identify(output).unwrap_or_else(|| panic!("{output}"));
             assert_eq!((launcher.table, launcher.identity.as_str()), (table, identity), "{output}");
         }
-        assert_eq!(identify(cases[7].0).unwrap().default_rcmd.as_deref(), Some("rsh"));
+        assert_eq!(identify(cases[8].0).unwrap().default_rcmd.as_deref(), Some("rsh"));
         assert_eq!(identify("usage: frobnicate [-v]\n"), None);
     }
 
