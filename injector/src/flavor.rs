@@ -116,7 +116,8 @@ pub fn identify(output: &str) -> Option<Launcher> {
     }
     if output.contains("(Open MPI)") || output.contains("(OpenRTE)") {
         // OpenRTE: Open MPI 4's runtime, as `orterun` and `mpiexec` call themselves.
-        let version = if output.contains("(Open MPI)") { version_after("(Open MPI) ") } else { version_after("(OpenRTE) ") };
+        let version =
+            if output.contains("(Open MPI)") { version_after("(Open MPI) ") } else { version_after("(OpenRTE) ") };
         let table = if version.split('.').next().and_then(|m| m.parse::<u32>().ok()).unwrap_or(0) >= 5 {
             TableKind::OpenMpi5
         } else {
@@ -199,12 +200,28 @@ mod tests {
     #[test]
     fn version_outputs_name_the_launcher_and_its_table() {
         let cases = [
-            ("mpirun (Open MPI) 4.1.4\n\nReport bugs to http://www.open-mpi.org/community/help/\n", TableKind::OpenMpi4, "Open MPI 4.1.4"),
+            (
+                "mpirun (Open MPI) 4.1.4\n\nReport bugs to http://www.open-mpi.org/community/help/\n",
+                TableKind::OpenMpi4,
+                "Open MPI 4.1.4",
+            ),
             ("mpirun (Open MPI) 5.0.11\n", TableKind::OpenMpi5, "Open MPI 5.0.11"),
             ("orterun (OpenRTE) 4.1.4\n", TableKind::OpenMpi4, "Open MPI 4.1.4"),
-            ("prterun (PRRTE) 3.0.14\n\nReport bugs to: https://github.com/openpmix/prrte\n", TableKind::OpenMpi5, "PRRTE 3.0.14"),
-            ("HYDRA build details:\n    Version:                                 4.0.2\n", TableKind::HydraMpich, "MPICH Hydra 4.0.2"),
-            ("Intel(R) MPI Library for Linux* OS, Version 2021.18 Build 20250101 (id: 1)\n", TableKind::HydraIntel, "Intel MPI 2021.18"),
+            (
+                "prterun (PRRTE) 3.0.14\n\nReport bugs to: https://github.com/openpmix/prrte\n",
+                TableKind::OpenMpi5,
+                "PRRTE 3.0.14",
+            ),
+            (
+                "HYDRA build details:\n    Version:                                 4.0.2\n",
+                TableKind::HydraMpich,
+                "MPICH Hydra 4.0.2",
+            ),
+            (
+                "Intel(R) MPI Library for Linux* OS, Version 2021.18 Build 20250101 (id: 1)\n",
+                TableKind::HydraIntel,
+                "Intel MPI 2021.18",
+            ),
             ("slurm 22.05.8\n", TableKind::Srun, "Slurm 22.05.8"),
             ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026\n", TableKind::Ssh, "OpenSSH 9.2p1"),
             ("pdsh-2.34 (+readline+debug)\nrcmd modules: ssh,rsh,exec (default: rsh)\n", TableKind::Pdsh, "pdsh 2.34"),

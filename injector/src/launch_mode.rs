@@ -63,9 +63,11 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
     let args = launch::rewrite(&launch.identified, &launch.command[1..], &mut context)?;
     let mut command = vec![launch.launcher.as_os_str().to_os_string()];
     command.extend(args);
-    log::record("launch", launch.launcher.as_os_str().as_encoded_bytes(), || {
-        json!({"flavor": flavor.name(), "launcher": launch.identified.identity, "snapshot": log::snapshot_json(&travelling)})
-    });
+    log::record(
+        "launch",
+        launch.launcher.as_os_str().as_encoded_bytes(),
+        || json!({"flavor": flavor.name(), "launcher": launch.identified.identity, "snapshot": log::snapshot_json(&travelling)}),
+    );
     Ok(Prepared { command, env })
 }
 

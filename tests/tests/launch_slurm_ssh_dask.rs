@@ -42,7 +42,15 @@ fn assert_reports(out: &std::process::Output, count: usize, what: &str) {
     for report in &reports {
         assert_eq!(report["values"]["SECRET_VALUE"], SECRET, "{what}: {report}");
         assert_eq!(report["values"]["NCCL_DEBUG"], "INFO", "{what}: {report}");
-        assert!(report["values"]["PATH"].as_str().unwrap_or("").starts_with("/opt/mine"), "{what}: {report}");
+        // The node's own PATH extended: /opt/mine before the node's directories. (Over ssh the
+        // user's login shell then reads its startup files, as it does for values ssh sends, and
+        // ~/.bashrc may put directories of its own in front.)
+        let path = report["values"]["PATH"].as_str().unwrap_or("");
+        let mine = path.find("/opt/mine").unwrap_or(usize::MAX);
+        assert!(mine < path.find("/usr/local/bin").unwrap_or(0), "{what}: {report}");
+        if what != "ssh" {
+            assert!(path.starts_with("/opt/mine:"), "{what}: {report}");
+        }
         assert_eq!(report["tracked"], true, "{what}: {report}");
         assert_eq!(report["cmdline_leaks"], Value::Array(vec![]), "{what}: {report}");
     }
@@ -91,16 +99,48 @@ fn ssh_carries_the_values_to_a_real_sshd_with_its_default_accept_env() {
     let out = output(&mut command);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("ok   host nodeA: {} is there", injector().display())), "{text}");
-    // envtrack missing on the node: the launch fails and names the host and the path.
+    // envtrack missing on the node: the command runs all the same, after one line naming the
+    // host and the path.
     let mut command = command_with_env(injector(), tracked_env(&[]));
     command
         .args(["--remote-inject", "/nonexistent/envtrack-inject", "--", "ssh", "-F"])
         .arg(&config)
-        .args(["nodeA", "true"]);
+        .args(["nodeA", "echo", "ran"]);
     let out = output(&mut command);
-    assert_eq!(out.status.code(), Some(127));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
     assert!(stderr.contains("envtrack: /nonexistent/envtrack-inject is missing on"), "{stderr}");
+    assert!(stderr.contains("the command runs without the tracked changes"), "{stderr}");
+    // An injector path with quotes, `$(…)` and spaces, and grouped options before the host
+    // and options after it: the values arrive, and nothing in the path runs.
+    let odd = dir.join("we\"ird $(id>&2) 'x");
+    std::fs::create_dir_all(&odd).unwrap();
+    let odd_injector = odd.join("envtrack-inject");
+    let _ = std::fs::remove_file(&odd_injector);
+    std::os::unix::fs::symlink(injector(), &odd_injector).unwrap();
+    let mut command = command_with_env(injector(), tracked_env(&[]));
+    command
+        .arg("--set=SECRET_VALUE=a \"b\" $(id)")
+        .arg("--remote-inject")
+        .arg(&odd_injector)
+        .args(["--", "ssh", "-qTF"])
+        .arg(&config)
+        .args([
+            "nodeA",
+            "-o",
+            "BatchMode=yes",
+            "--",
+            "printf",
+            "'%s|'",
+            "\"$SECRET_VALUE\"",
+            "\"$LC_ENVTRACK_REMOTE_PARTS\"",
+        ]);
+    let out = output(&mut command);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("uid="), "the injector path ran as a command: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a \"b\" $(id)||", "{stderr}");
 }
 
 fn dask_task_script(address: &str) -> String {

@@ -100,7 +100,15 @@ mod tests {
 
     #[test]
     fn no_remote_command_no_change() {
-        for words in [&["-V"][..], &["-G", "host"], &["-Q", "cipher"], &["host"], &["-N", "-L", "1:h:2", "host"], &["-s", "host", "sftp"], &["host", "-W", "h:22"]] {
+        for words in [
+            &["-V"][..],
+            &["-G", "host"],
+            &["-Q", "cipher"],
+            &["host"],
+            &["-N", "-L", "1:h:2", "host"],
+            &["-s", "host", "sftp"],
+            &["host", "-W", "h:22"],
+        ] {
             assert_eq!(rewrite_words(words), words, "{words:?}");
         }
     }
