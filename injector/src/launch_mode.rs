@@ -81,9 +81,15 @@ pub fn run_as_asked(command: &[OsString], argv0: Option<&OsStr>, problem: &Usage
         crate::run::preload(&mut env, &library);
     }
     let name = Path::new(argv0.unwrap_or(command[0].as_os_str())).display().to_string();
-    eprintln!(
-        "envtrack: {problem}; {name} runs as the program asked, and what it starts on other nodes gets none of the tracked changes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
-    );
+    let args: Vec<&[u8]> = command[1..].iter().map(|a| a.as_encoded_bytes()).collect();
+    let hash = format!("{:016x}", envtrack_model::state_env::fnv64(&args.join(&0u8)));
+    let reported = env.get(vars::UNCARRIED.as_bytes()) == Some(hash.as_bytes());
+    env.set(vars::UNCARRIED.as_bytes(), hash.as_bytes());
+    if !reported {
+        eprintln!(
+                    "envtrack: {problem}; {name} runs as the program asked, and what it starts on other nodes gets none of the tracked changes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
+        );
+    }
     log::record("launch-not-carried", command[0].as_encoded_bytes(), || json!({"problem": problem.message}));
     exec_as(command, argv0, &env)
 }

@@ -16,6 +16,10 @@ pub const LISTS: &str = "ENVTRACK_LISTS";
 pub const AUTOWRAP: &str = "ENVTRACK_AUTOWRAP";
 /// The path of `envtrack-inject`, when it is not next to the library.
 pub const INJECT: &str = "ENVTRACK_INJECT";
+/// Set by `envtrack-inject` on a routed launch it could not carry (which runs
+/// as asked): the launch's arguments' hash, so that a launcher under it that
+/// runs the real one with the same arguments is not reported twice.
+pub const UNCARRIED: &str = "ENVTRACK_UNCARRIED";
 /// A directory for per-process JSON-lines logs.
 pub const LOG: &str = "ENVTRACK_LOG";
 
@@ -47,7 +51,7 @@ pub fn is_off(value: &[u8]) -> bool {
 /// a trailing `*` makes a prefix). They pass through as they are but are never
 /// tracked: a remote rank must not get the launching shell's `PWD`, or its
 /// parent's rank number.
-pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
+pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* ENVTRACK_UNCARRIED OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
                              OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
 /// Whether `name` is never tracked (see [`UNTRACKED`]).
