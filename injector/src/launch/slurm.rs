@@ -1,13 +1,13 @@
 //! Slurm `srun`: by default every variable is exported, transport included;
 //! `--export=NONE`/`NIL`, `--export=NAME,…` and `SLURM_EXPORT_ENV` are
 //! turned into lists that also name the transport variables. The program
-//! is wrapped.
+//! is wrapped (each component's, in a heterogeneous step).
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use super::options::Table;
-use super::{extend_list, read, replace_options, wrapper, Context};
+use super::{extend_list, replace_options, wrap_app_contexts, Context};
 use crate::error::UsageError;
 
 /// The `--export` value with the transport variables made to reach the task.
@@ -24,24 +24,26 @@ fn export_value(value: &[u8], transport: &[String]) -> OsString {
 }
 
 pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
-    let parsed = read(table, args)?;
-    let program = &args[parsed.operands..];
-    if program.is_empty() {
-        return Err(UsageError::new("srun: no program to run was found in its arguments"));
-    }
-    let mut out = replace_options(&args[..parsed.operands], &parsed, |found| {
-        (found.spec.name() == "--export").then(|| {
-            let mut rewritten = OsString::from("--export=");
-            rewritten.push(export_value(found.values[0].as_bytes(), context.transport));
-            vec![rewritten]
-        })
-    });
+    let transport = context.transport;
+    // Each component of a heterogeneous step (`srun OPTIONS PROG : OPTIONS PROG`) is wrapped.
+    let out = wrap_app_contexts(table, args, context, |parsed, options| {
+        if parsed.has("--multi-prog") {
+            return Err(UsageError::new(
+                "srun: the programs of a --multi-prog configuration file are not rewritten; list them on the command line",
+            ));
+        }
+        Ok(replace_options(options, parsed, |found| {
+            (found.spec.name() == "--export").then(|| {
+                let mut rewritten = OsString::from("--export=");
+                rewritten.push(export_value(found.values[0].as_bytes(), transport));
+                vec![rewritten]
+            })
+        }))
+    })?;
     if let Some(value) = context.env.get(b"SLURM_EXPORT_ENV").map(<[u8]>::to_vec) {
-        let rewritten = export_value(&value, context.transport);
+        let rewritten = export_value(&value, transport);
         context.env.set(b"SLURM_EXPORT_ENV", rewritten.as_bytes());
     }
-    out.extend(wrapper(context));
-    out.extend(program.iter().cloned());
     Ok(out)
 }
 
