@@ -51,7 +51,8 @@ pub fn is_off(value: &[u8]) -> bool {
 /// a trailing `*` makes a prefix). They pass through as they are but are never
 /// tracked: a remote rank must not get the launching shell's `PWD`, or its
 /// parent's rank number.
-pub const UNTRACKED: &str = "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* ENVTRACK_UNCARRIED OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
+pub const UNTRACKED: &str =
+    "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* ENVTRACK_UNCARRIED OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
                              OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
 /// Whether `name` is never tracked (see [`UNTRACKED`]).

@@ -10,12 +10,12 @@ use std::process::Output;
 use envtrack_tests::launchers::{fake_ssh_agent, openmpi_args};
 use envtrack_tests::*;
 
-/// A directory with `mpirun`, a site's wrapper script running `backend` with its arguments.
-fn site_wrapper(dir: &Path, backend: &str) -> PathBuf {
+/// A directory with `mpirun`, a site's wrapper script: `body` after a `#!/bin/sh` line.
+fn site_wrapper(dir: &Path, body: &str) -> PathBuf {
     let bin = dir.join("site-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let wrapper = bin.join("mpirun");
-    std::fs::write(&wrapper, format!("#!/bin/sh\n# a module's mpirun\nexec {backend} \"$@\"\n")).unwrap();
+    std::fs::write(&wrapper, format!("#!/bin/sh\n# a module's mpirun\n{body}\n")).unwrap();
     std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     bin
 }
@@ -54,7 +54,7 @@ fn a_site_wrapper_running_an_unknown_launcher_runs_as_asked() {
     let backend = dir.join("site-launch");
     std::fs::write(&backend, "#!/bin/sh\nprintf '%s|' \"$@\"; echo \"MINE=$MINE\"; exit 7\n").unwrap();
     std::fs::set_permissions(&backend, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let bin = site_wrapper(&dir, &backend.display().to_string());
+    let bin = site_wrapper(&dir, &format!("exec {} \"$@\"", backend.display()));
     let script = "mpirun -n 2 --weird 'a b' ./solver --app x";
     let without = run(&dir, &bin, false, script);
     let with = run(&dir, &bin, true, script);
@@ -106,7 +106,7 @@ fn an_option_no_table_knows_leaves_the_launch_to_the_launcher() {
 fn a_wrapper_running_a_real_launcher_is_recognised_by_its_version_and_carries_the_values() {
     let dir = scratch("fallback_wrapper_real");
     let agent = fake_ssh_agent(&dir);
-    let bin = site_wrapper(&dir, "/usr/bin/mpirun.openmpi");
+    let bin = site_wrapper(&dir, "exec /usr/bin/mpirun.openmpi \"$@\"");
     let args: Vec<String> = openmpi_args(&agent, "nodeA,nodeB").iter().map(|a| shell_quote(a)).collect();
     let launch = format!("mpirun {} -n 2 /bin/sh -c 'echo \"$FAKE_NODE ${{MINE-unset}}\"'", args.join(" "));
     let out = run(&dir, &bin, true, &launch);
@@ -121,4 +121,32 @@ fn a_wrapper_running_a_real_launcher_is_recognised_by_its_version_and_carries_th
     assert!(!out.status.success());
     assert_eq!(envtrack_lines(&out.stderr).len(), 1, "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("tracked-value"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_launcher_is_asked_what_it_is_once_per_version() {
+    let dir = scratch("fallback_flavor_cache");
+    let calls = dir.join("calls");
+    let bin = site_wrapper(&dir, &format!("echo \"$*\" >> {}; exec /usr/bin/mpirun.openmpi \"$@\"", calls.display()));
+    let launch = "mpirun --oversubscribe -n 1 /bin/true";
+    let questions = || {
+        let text = std::fs::read_to_string(&calls).unwrap_or_default();
+        text.lines().filter(|l| *l == "--version").count()
+    };
+    for _ in 0..2 {
+        let out = run(&dir, &bin, true, launch);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    }
+    assert_eq!(questions(), 1, "asked once for two launches");
+    let cache = std::fs::read_to_string(dir.join("home/.cache/envtrack/launchers")).unwrap();
+    assert!(cache.contains("openmpi-4\t") && cache.contains("Open MPI 4.1."), "{cache}");
+    // A new version of the wrapper (another size and time) is asked again.
+    let wrapper = bin.join("mpirun");
+    let mut script = std::fs::read_to_string(&wrapper).unwrap();
+    script.push_str("# upgraded\n");
+    std::fs::write(&wrapper, script).unwrap();
+    let out = run(&dir, &bin, true, launch);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(questions(), 2, "asked again after a change");
 }
