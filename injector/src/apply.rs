@@ -73,3 +73,17 @@ pub fn run(
     log::record("apply", &program, || json!({"applied": log::snapshot_json(&applied)}));
     Ok(exec_in(command, &env))
 }
+
+/// The worker's program, run as it would have been without envtrack (the
+/// launcher's transport variables removed), after one line naming `problem`.
+pub fn run_without(command: &[OsString], problem: &UsageError) -> std::io::Error {
+    let mut env = current_environment();
+    transport::discard(&mut env);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    eprintln!(
+        "envtrack: on {}: {problem}; {} runs without the tracked changes",
+        host.trim(),
+        Path::new(&command[0]).display()
+    );
+    exec_in(command, &env)
+}

@@ -32,75 +32,75 @@ fn this_injector() -> std::path::PathBuf {
     std::env::current_exe().unwrap_or_else(|_| "envtrack-inject".into())
 }
 
-fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> {
+/// Run and launch mode: the command, under the library or rewritten for its launcher.
+fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error, UsageError> {
     let mut registry = registry_from_env()?;
-    match &cli.command {
-        None => {
-            let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
-            let program = &cli.run.command[0];
-            // The library routed this exec (it names the program's own argv[0]): a launch
-            // envtrack cannot carry still runs, as the program asked.
-            let routed = cli.run.argv0.is_some();
-            let error = match launch_mode::launcher_path(program)? {
-                Some(launcher) => {
-                    let remote = cli
-                        .run
-                        .remote_inject
-                        .clone()
-                        .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").map(Into::into))
-                        .unwrap_or_else(this_injector);
-                    let prepared = flavor::detect(&launcher).and_then(|identified| {
-                        let launch = launch_mode::Launch {
-                            launcher: &launcher,
-                            identified,
-                            command: &cli.run.command,
-                            argv0: cli.run.argv0.as_deref(),
-                            directives,
-                            remote_injector: remote.as_os_str(),
-                        };
-                        launch_mode::prepare(launch, &registry)
-                    });
-                    match prepared {
-                        Ok(prepared) => run::exec_as(&prepared.command, cli.run.argv0.as_deref(), &prepared.env),
-                        Err(problem) if routed => {
-                            launch_mode::run_as_asked(&cli.run.command, cli.run.argv0.as_deref(), &problem)
-                        }
-                        Err(problem) => return Err(problem),
-                    }
-                }
-                None => {
-                    let library = library::find_library(cli.run.lib.as_deref())?;
-                    let env = run::prepare_environment(
-                        state::current_environment(),
-                        directives,
-                        &library,
-                        &registry,
-                        Target::App,
-                    )?;
-                    log::record("run", program.as_encoded_bytes(), || serde_json::json!({}));
-                    run::exec_as(&cli.run.command, cli.run.argv0.as_deref(), &env)
-                }
+    let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
+    let program = &cli.run.command[0];
+    let argv0 = cli.run.argv0.as_deref();
+    match launch_mode::launcher_path(program)? {
+        Some(launcher) => {
+            let remote = cli
+                .run
+                .remote_inject
+                .clone()
+                .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").map(Into::into))
+                .unwrap_or_else(this_injector);
+            let launch = launch_mode::Launch {
+                launcher: &launcher,
+                identified: flavor::detect(&launcher)?,
+                command: &cli.run.command,
+                argv0,
+                directives,
+                remote_injector: remote.as_os_str(),
             };
-            Ok(Ended::ExecFailed(program.clone(), error))
+            let prepared = launch_mode::prepare(launch, &registry)?;
+            Ok(run::exec_as(&prepared.command, argv0, &prepared.env))
         }
-        Some(Sub::Apply(args)) => {
+        None => {
+            let library = library::find_library(cli.run.lib.as_deref())?;
+            let env =
+                run::prepare_environment(state::current_environment(), directives, &library, &registry, Target::App)?;
+            log::record("run", program.as_encoded_bytes(), || serde_json::json!({}));
+            Ok(run::exec_as(&cli.run.command, argv0, &env))
+        }
+    }
+}
+
+fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> {
+    let Some(sub) = &cli.command else {
+        let program = cli.run.command[0].clone();
+        return match run_or_launch(matches, cli) {
+            Ok(error) => Ok(Ended::ExecFailed(program, error)),
+            // The library routed this exec (it names the program's own argv[0]): whatever
+            // envtrack cannot do, the program's exec still happens, as the program asked.
+            Err(problem) if cli.run.argv0.is_some() => {
+                let error = launch_mode::run_as_asked(&cli.run.command, cli.run.argv0.as_deref(), &problem);
+                Ok(Ended::ExecFailed(program, error))
+            }
+            Err(problem) => Err(problem),
+        };
+    };
+    let mut registry = registry_from_env()?;
+    match sub {
+        Sub::Apply(args) => {
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
             let error = apply::run(args.snapshot.as_deref(), directives, &library, &registry, &args.command)?;
             Ok(Ended::ExecFailed(args.command[0].clone(), error))
         }
-        Some(Sub::Export { output }) => {
+        Sub::Export { output } => {
             inspect::export(&state::current_environment(), output.as_deref())?;
             Ok(Ended::Status(0))
         }
-        Some(Sub::Show { json, reveal }) => {
+        Sub::Show { json, reveal } => {
             let env = state::current_environment();
             let text = if *json { inspect::json(&env, *reveal)? } else { inspect::summary(&env, *reveal)? };
             print!("{text}");
             Ok(Ended::Status(0))
         }
-        Some(Sub::Doctor { hosts, ssh, lib }) => {
+        Sub::Doctor { hosts, ssh, lib } => {
             let library = library::find_library(lib.as_deref());
             let ssh: Vec<String> = ssh.split_whitespace().map(str::to_string).collect();
             let library = library.as_deref().map_err(|e| e.message.clone());
@@ -126,10 +126,14 @@ fn worker_fast_path() {
         let library = library::find_library(None)?;
         apply::run(None, Default::default(), &library, &registry, &command)
     });
-    finish(match result {
-        Ok(error) => Ok(Ended::ExecFailed(command[0].clone(), error)),
-        Err(error) => Err(error),
-    });
+    let error = match result {
+        Ok(error) => error,
+        // What launch mode gave this worker cannot be applied here (a forwarded snapshot
+        // cut short, no library on this node): the program runs as it would have without
+        // envtrack, after one line that says so.
+        Err(problem) => apply::run_without(&command, &problem),
+    };
+    finish(Ok(Ended::ExecFailed(command[0].clone(), error)));
 }
 
 fn finish(result: Result<Ended, UsageError>) -> ! {

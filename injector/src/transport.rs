@@ -64,6 +64,19 @@ pub fn take(env: &mut Environment) -> Result<Option<Snapshot>, UsageError> {
     Ok(None)
 }
 
+/// Removes every variable of a transport from `env`, readable or not.
+pub fn discard(env: &mut Environment) {
+    env.unset(crate::launch::hydra::PAD.as_bytes());
+    env.entries.retain(|entry| {
+        let name = entry.split(|&b| b == b'=').next().unwrap_or_default();
+        ![PREFIX, SSH_PREFIX].iter().any(|prefix| {
+            name.strip_prefix(prefix.as_bytes())
+                .and_then(|rest| rest.strip_prefix(b"_"))
+                .is_some_and(|rest| rest == b"PARTS" || (!rest.is_empty() && rest.iter().all(u8::is_ascii_digit)))
+        })
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +92,16 @@ mod tests {
         env.set(b"OTHER", b"1");
         assert_eq!(take(&mut env).unwrap(), Some(snapshot));
         assert_eq!(env.entries, [b"OTHER=1".to_vec()]);
+    }
+
+    #[test]
+    fn discard_removes_every_transport_variable() {
+        let vars = encode(&Snapshot::default(), PREFIX);
+        let mut env = Environment::from_pairs(vars.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        env.set(b"LC_ENVTRACK_REMOTE_7", b"x");
+        env.set(b"ENVTRACK_REMOTE_INJECT", b"/opt/x");
+        discard(&mut env);
+        assert_eq!(env.entries, [b"ENVTRACK_REMOTE_INJECT=/opt/x".to_vec()]);
     }
 
     #[test]

@@ -150,3 +150,31 @@ fn a_launcher_is_asked_what_it_is_once_per_version() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(questions(), 2, "asked again after a change");
 }
+
+#[test]
+fn a_worker_whose_snapshot_arrived_broken_still_runs() {
+    for broken in [
+        vec!["ENVTRACK_REMOTE_PARTS=2", "ENVTRACK_REMOTE_0=QUJD"],
+        vec!["ENVTRACK_REMOTE_PARTS=1", "ENVTRACK_REMOTE_0=not base64!"],
+        vec!["LC_ENVTRACK_REMOTE_PARTS=x"],
+    ] {
+        let mut env = vec!["PATH=/usr/bin:/bin", "KEPT=yes"];
+        env.extend(&broken);
+        let mut command = command_with_env(injector(), env);
+        command.args(["apply", "--", "/bin/sh", "-c", "echo \"ran $KEPT\"; env | grep -c ENVTRACK_REMOTE; exit 3"]);
+        let out = output(&mut command);
+        assert_eq!(out.status.code(), Some(3), "{broken:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "ran yes\n0\n", "{broken:?}");
+        let lines = envtrack_lines(&out.stderr);
+        assert_eq!(lines.len(), 1, "{broken:?}: {}", text(&out.stderr));
+        assert!(lines[0].contains("/bin/sh runs without the tracked changes"), "{lines:?}");
+    }
+    // A snapshot file the user names is input to envtrack itself: a bad one is refused (status 2).
+    let dir = scratch("fallback_bad_snapshot_file");
+    std::fs::write(dir.join("bad.json"), "{not json").unwrap();
+    let mut command = command_with_env(injector(), ["PATH=/usr/bin:/bin"]);
+    command.arg("apply").arg("--snapshot").arg(dir.join("bad.json")).args(["--", "/bin/echo", "ran"]);
+    let out = output(&mut command);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("ran"));
+}
