@@ -8,24 +8,44 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::Command;
 
-use envtrack_inject::launch::options::{Arity, Table};
+use envtrack_inject::launch::options::{Arity, Dashes, Table, WordRules};
 use envtrack_inject::launch::tables::{table, TableKind, ALL};
 use envtrack_tests::launchers::venv;
 use envtrack_tests::{output, scratch};
 
-/// How a table's launcher reads words (the table's header lines, which the parser keeps private).
+/// How a table's launcher reads words (the table's header lines).
 #[derive(Clone, Copy, Debug)]
 enum Syntax {
     Getopt,
-    Words { equals: bool, either_dashes: bool },
+    Words(WordRules),
 }
 
 fn syntax(kind: TableKind) -> Syntax {
-    match kind {
-        TableKind::OpenMpi4 => Syntax::Words { equals: false, either_dashes: true },
-        TableKind::OpenMpi5 => Syntax::Words { equals: true, either_dashes: false },
-        TableKind::HydraMpich | TableKind::HydraIntel => Syntax::Words { equals: true, either_dashes: true },
-        TableKind::Srun | TableKind::Ssh | TableKind::Pdsh => Syntax::Getopt,
+    match table(kind).word_rules() {
+        Some(rules) => Syntax::Words(rules),
+        None => Syntax::Getopt,
+    }
+}
+
+#[test]
+fn each_table_reads_words_as_its_launcher_does() {
+    let words = |equals, dashes, any_case, double_dash_ends| {
+        Syntax::Words(WordRules { equals, dashes, any_case, double_dash_ends })
+    };
+    let expected = [
+        // Open MPI 4: either dash form for every name; no --name=value.
+        (TableKind::OpenMpi4, words(false, Dashes::Either, false, true)),
+        // Open MPI 5: only the forms listed (its own rewriting of single-dash words), --name=value.
+        (TableKind::OpenMpi5, words(true, Dashes::Listed, false, true)),
+        // Hydra: any number of dashes, -n=1, no `--` separator; MPICH's in any case, Intel's not.
+        (TableKind::HydraMpich, words(true, Dashes::Any, true, false)),
+        (TableKind::HydraIntel, words(true, Dashes::Any, false, false)),
+    ];
+    for (kind, syntax) in expected {
+        assert_eq!(format!("{:?}", self::syntax(kind)), format!("{syntax:?}"), "{kind:?}");
+    }
+    for kind in [TableKind::Srun, TableKind::Ssh, TableKind::Pdsh] {
+        assert!(matches!(self::syntax(kind), Syntax::Getopt), "{kind:?}");
     }
 }
 
@@ -46,8 +66,8 @@ fn rewriter_names(kind: TableKind) -> &'static [(&'static str, Arity)] {
             ("--append-env", V(2)),
         ],
         TableKind::HydraMpich | TableKind::HydraIntel => &[
-            ("-genv", V(2)),
-            ("-env", V(2)),
+            ("-genv", Arity::Pair),
+            ("-env", Arity::Pair),
             ("-genvnone", V(0)),
             ("-genvall", V(0)),
             ("-genvlist", V(1)),
@@ -87,7 +107,7 @@ type Documented = BTreeMap<String, Option<Arity>>;
 /// them (Open MPI, Hydra), as written otherwise (getopt).
 fn key(kind: TableKind, name: &str) -> String {
     match syntax(kind) {
-        Syntax::Words { .. } => name.trim_start_matches('-').to_string(),
+        Syntax::Words(_) => name.trim_start_matches('-').to_string(),
         Syntax::Getopt => name.to_string(),
     }
 }
@@ -565,6 +585,8 @@ fn every_help_option_is_in_its_table_and_every_table_option_in_its_help() {
             }
             match (found, shown) {
                 (None, _) => failures.push(format!("{}: {name} is in the help but not in the table", table.title)),
+                // The help shows `-genv NAME VALUE`; the table also reads `-genv NAME=VALUE`.
+                (Some(Arity::Pair), Some(Arity::Values(2))) => {}
                 (Some(arity), Some(shown)) if arity != *shown => failures
                     .push(format!("{}: {name} takes {shown:?} in the help, {arity:?} in the table", table.title)),
                 _ => {}
@@ -608,46 +630,62 @@ fn words(list: &[String]) -> Vec<OsString> {
 
 /// The ways to write OPTION with VALUES for a table's launcher, each with the values it gives.
 fn forms(syntax: Syntax, name: &str, arity: Arity) -> Vec<(Vec<String>, Vec<String>)> {
-    let values: Vec<String> = match arity {
-        Arity::Values(n) => (1..=n).map(|i| format!("value{i}")).collect(),
-        Arity::Optional => vec!["glued".to_string()],
-    };
-    let spaced = |name: &str| {
-        let mut words = vec![name.to_string()];
-        if let Arity::Values(_) = arity {
-            words.extend(values.iter().cloned());
+    let strings = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    // (the words after the option, the values they give) when given as separate words.
+    let separate: Vec<(Vec<String>, Vec<String>)> = match arity {
+        Arity::Values(n) => {
+            let values: Vec<String> = (1..=n).map(|i| format!("value{i}")).collect();
+            vec![(values.clone(), values)]
         }
-        let given = if arity == Arity::Optional { vec![] } else { values.clone() };
-        (words, given)
+        Arity::Optional => vec![(vec![], vec![])],
+        Arity::Pair => vec![
+            (strings(&["NAME", "value"]), strings(&["NAME", "value"])),
+            (strings(&["NAME=value"]), strings(&["NAME=value"])),
+        ],
+    };
+    // (the value glued on, the words after it, the values they give).
+    let glued: Vec<(String, Vec<String>, Vec<String>)> = match arity {
+        Arity::Values(0) => vec![],
+        Arity::Values(n) => {
+            let values: Vec<String> = (1..=n).map(|i| format!("value{i}")).collect();
+            vec![(values[0].clone(), values[1..].to_vec(), values)]
+        }
+        Arity::Optional => vec![("glued".to_string(), vec![], strings(&["glued"]))],
+        Arity::Pair => vec![
+            ("NAME".to_string(), strings(&["value"]), strings(&["NAME", "value"])),
+            ("NAME=value".to_string(), vec![], strings(&["NAME=value"])),
+        ],
     };
     let mut forms = Vec::new();
     match syntax {
-        Syntax::Words { equals, either_dashes } => {
-            let mut names = vec![name.to_string()];
-            if either_dashes {
-                let bare = name.trim_start_matches('-');
-                names = vec![format!("-{bare}"), format!("--{bare}")];
+        Syntax::Words(rules) => {
+            let bare = name.trim_start_matches('-');
+            let mut names = match rules.dashes {
+                Dashes::Listed => vec![name.to_string()],
+                Dashes::Either => vec![format!("-{bare}"), format!("--{bare}")],
+                Dashes::Any => vec![format!("-{bare}"), format!("--{bare}"), format!("---{bare}")],
+            };
+            if rules.any_case {
+                names.push(names[0].to_uppercase());
             }
             for name in names {
-                forms.push(spaced(&name));
-                if equals && !values.is_empty() && arity != Arity::Values(0) {
-                    let mut words = vec![format!("{name}={}", values[0])];
-                    if let Arity::Values(_) = arity {
-                        words.extend(values[1..].iter().cloned());
+                for (after, values) in &separate {
+                    forms.push(([vec![name.clone()], after.clone()].concat(), values.clone()));
+                }
+                if rules.equals {
+                    for (value, after, values) in &glued {
+                        forms.push(([vec![format!("{name}={value}")], after.clone()].concat(), values.clone()));
                     }
-                    forms.push((words, values.clone()));
                 }
             }
         }
         Syntax::Getopt => {
-            forms.push(spaced(name));
-            if !values.is_empty() {
-                let glued = if name.starts_with("--") {
-                    format!("{name}={}", values[0])
-                } else {
-                    format!("{name}{}", values[0])
-                };
-                forms.push((vec![glued], values.clone()));
+            for (after, values) in &separate {
+                forms.push(([vec![name.to_string()], after.clone()].concat(), values.clone()));
+            }
+            for (value, after, values) in &glued {
+                let word = if name.starts_with("--") { format!("{name}={value}") } else { format!("{name}{value}") };
+                forms.push(([vec![word], after.clone()].concat(), values.clone()));
             }
         }
     }

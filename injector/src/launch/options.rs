@@ -9,8 +9,11 @@
 //! # comments
 //! syntax getopt|words
 //! equals yes|no            (words: whether --name=value is accepted)
-//! dashes listed|either     (words: whether -name and --name are the same)
-//! ARITY NAME [ALIAS…]      (ARITY: 0, 1, 2, or ? for a value only when glued on)
+//! dashes listed|either|any (words: names as listed; -name and --name alike; any number of dashes)
+//! case exact|any           (words: whether -NP is -np)
+//! end yes|no               (words: whether `--` ends the options)
+//! ARITY NAME [ALIAS…]      (ARITY: 0, 1, 2; ? for a value only when glued on;
+//!                           2= for two values or one NAME=VALUE word, as Hydra's -genv)
 //! ```
 //!
 //! `getopt` is POSIX/GNU getopt_long: short options grouped (`-tp22`),
@@ -32,6 +35,8 @@ pub enum Arity {
     Values(u8),
     /// A value only when glued on (`--name=value`, `-Xvalue`).
     Optional,
+    /// Two values (`-genv NAME VALUE`), or one when it holds a `=` (`-genv NAME=VALUE`).
+    Pair,
 }
 
 /// One option, under all its names. `names[0]` is the name rewriters match.
@@ -47,10 +52,53 @@ impl Spec {
     }
 }
 
+/// How a launcher that reads its options word by word matches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordRules {
+    /// `--name=value` (and `-name=value`) give the first value.
+    pub equals: bool,
+    pub dashes: Dashes,
+    /// Names compare ASCII case-insensitively.
+    pub any_case: bool,
+    /// `--` ends the options.
+    pub double_dash_ends: bool,
+}
+
+/// Which dashes a name may be written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dashes {
+    /// Only as listed.
+    Listed,
+    /// One or two, whatever the list says.
+    Either,
+    /// Any number.
+    Any,
+}
+
+impl WordRules {
+    fn name_matches(&self, listed: &[u8], given: &[u8]) -> bool {
+        let (listed, given) = match self.dashes {
+            Dashes::Listed => (listed, given),
+            Dashes::Either => (strip_dashes(listed, 2), strip_dashes(given, 2)),
+            Dashes::Any => (strip_dashes(listed, usize::MAX), strip_dashes(given, usize::MAX)),
+        };
+        if self.any_case {
+            listed.eq_ignore_ascii_case(given)
+        } else {
+            listed == given
+        }
+    }
+}
+
+fn strip_dashes(name: &[u8], most: usize) -> &[u8] {
+    let dashes = name.iter().take(most).take_while(|&&b| b == b'-').count();
+    &name[dashes..]
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Syntax {
     Getopt,
-    Words { equals: bool, either_dashes: bool },
+    Words(WordRules),
 }
 
 /// A launcher's options.
@@ -115,28 +163,28 @@ impl std::fmt::Display for Unreadable {
 impl Table {
     /// Reads a table file; a malformed one is a bug in envtrack, caught by the unit tests.
     pub fn parse(title: &'static str, text: &'static str) -> Table {
-        let mut syntax = Syntax::Words { equals: false, either_dashes: false };
+        let mut rules = WordRules { equals: false, dashes: Dashes::Listed, any_case: false, double_dash_ends: true };
+        let mut getopt = false;
         let mut specs = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let mut words = line.split_whitespace();
             let first = words.next().unwrap_or_default();
             let rest: Vec<&'static str> = words.collect();
             match (first, rest.as_slice()) {
-                ("syntax", ["getopt"]) => syntax = Syntax::Getopt,
-                ("syntax", ["words"]) => {}
-                ("equals", [yes]) => {
-                    if let Syntax::Words { equals, .. } = &mut syntax {
-                        *equals = *yes == "yes";
-                    }
-                }
-                ("dashes", [how]) => {
-                    if let Syntax::Words { either_dashes, .. } = &mut syntax {
-                        *either_dashes = *how == "either";
-                    }
-                }
-                (arity, names) if !names.is_empty() => {
+                ("syntax", ["getopt"]) => getopt = true,
+                ("syntax", ["words"]) => getopt = false,
+                ("equals", [yes @ ("yes" | "no")]) => rules.equals = *yes == "yes",
+                ("case", [case @ ("exact" | "any")]) => rules.any_case = *case == "any",
+                ("end", [yes @ ("yes" | "no")]) => rules.double_dash_ends = *yes == "yes",
+                ("dashes", ["listed"]) => rules.dashes = Dashes::Listed,
+                ("dashes", ["either"]) => rules.dashes = Dashes::Either,
+                ("dashes", ["any"]) => rules.dashes = Dashes::Any,
+                (arity, names)
+                    if !names.is_empty() && !matches!(arity, "syntax" | "equals" | "case" | "end" | "dashes") =>
+                {
                     let arity = match arity {
                         "?" => Arity::Optional,
+                        "2=" => Arity::Pair,
                         n => Arity::Values(n.parse().unwrap_or_else(|_| panic!("{title}: bad arity in {line:?}"))),
                     };
                     specs.push(Spec { names: names.to_vec(), arity });
@@ -144,7 +192,16 @@ impl Table {
                 _ => panic!("{title}: bad line {line:?}"),
             }
         }
+        let syntax = if getopt { Syntax::Getopt } else { Syntax::Words(rules) };
         Table { title, syntax, specs }
+    }
+
+    /// How the launcher matches its words, if it reads its options word by word (else getopt).
+    pub fn word_rules(&self) -> Option<WordRules> {
+        match self.syntax {
+            Syntax::Getopt => None,
+            Syntax::Words(rules) => Some(rules),
+        }
     }
 
     /// Reads the options at the start of `args` (a launcher's arguments
@@ -153,39 +210,35 @@ impl Table {
     pub fn read<'t>(&'t self, args: &[OsString]) -> Result<Parsed<'t>, Unreadable> {
         match self.syntax {
             Syntax::Getopt => self.read_getopt(args),
-            Syntax::Words { equals, either_dashes } => self.read_words(args, equals, either_dashes),
+            Syntax::Words(rules) => self.read_words(args, rules),
         }
     }
 
-    fn read_words(&self, args: &[OsString], equals: bool, either_dashes: bool) -> Result<Parsed<'_>, Unreadable> {
+    fn read_words(&self, args: &[OsString], rules: WordRules) -> Result<Parsed<'_>, Unreadable> {
         let mut options = Vec::new();
         let mut at = 0;
         while at < args.len() {
             let word = args[at].as_bytes();
-            if word == b"--" {
+            if word == b"--" && rules.double_dash_ends {
                 return Ok(Parsed { options, operands: at + 1, ended_by_dashes: true });
             }
-            if word.len() < 2 || word[0] != b'-' || word == b":" {
+            if word.len() < 2 || word[0] != b'-' {
                 break;
             }
             let (name, glued) = match word.iter().position(|&b| b == b'=') {
-                Some(eq) if equals => (&word[..eq], Some(&word[eq + 1..])),
+                Some(eq) if rules.equals => (&word[..eq], Some(&word[eq + 1..])),
                 _ => (word, None),
             };
-            let spec = self.specs.iter().find(|spec| {
-                spec.names.iter().any(|n| {
-                    let n = n.as_bytes();
-                    n == name
-                        || (either_dashes
-                            && n.trim_ascii_start_matches_dashes() == name.trim_ascii_start_matches_dashes())
-                })
-            });
+            let spec = self.specs.iter().find(|spec| spec.names.iter().any(|n| rules.name_matches(n.as_bytes(), name)));
             let Some(spec) = spec else {
                 return Err(Unreadable::Unknown { at: at + 1, word: lossy(word) });
             };
+            let first = glued.or_else(|| args.get(at + 1).map(|w| w.as_bytes()));
             let count = match spec.arity {
                 Arity::Values(n) => usize::from(n),
                 Arity::Optional => 0,
+                Arity::Pair if first.is_some_and(|v| v.contains(&b'=')) => 1,
+                Arity::Pair => 2,
             };
             let mut values = Vec::new();
             let mut needed = count;
@@ -240,6 +293,9 @@ impl Table {
                         }
                     }
                     (Arity::Optional, None) => {}
+                    (Arity::Pair, None) => {
+                        return Err(Unreadable::Unknown { at: at + 1, word: lossy(word) });
+                    }
                 }
                 at += 1;
                 options.push(Found { spec, words: start..at, values });
@@ -261,7 +317,7 @@ impl Table {
                             letters = b"";
                         }
                     }
-                    Arity::Values(_) => {
+                    Arity::Values(_) | Arity::Pair => {
                         if letters.is_empty() {
                             at += 1;
                             let value =
@@ -301,17 +357,6 @@ impl Table {
             return Err(Unreadable::Ambiguous { at: at + 1, word: lossy(word) });
         }
         Ok(first)
-    }
-}
-
-trait TrimDashes {
-    fn trim_ascii_start_matches_dashes(&self) -> &[u8];
-}
-
-impl TrimDashes for [u8] {
-    fn trim_ascii_start_matches_dashes(&self) -> &[u8] {
-        let rest = self.strip_prefix(b"-").unwrap_or(self);
-        rest.strip_prefix(b"-").unwrap_or(rest)
     }
 }
 
@@ -371,6 +416,11 @@ mod tests {
         assert_eq!(parsed.options[0].values, words("btl tcp"));
         assert_eq!(parsed.options[1].values, words("2"));
         assert_eq!(&args[parsed.operands..], &words("prog : -n 1 other")[..]);
+        let hydra = Table::parse("test", "equals yes\ndashes any\ncase any\nend no\n2= -genv\n1 -n\n");
+        let parsed = hydra.read(&words("-genv A=1 ---GENV B 2 -N=2 --genv=C=3 -genv=D 4 prog")).unwrap();
+        let values: Vec<Vec<OsString>> = parsed.options.iter().map(|o| o.values.clone()).collect();
+        assert_eq!(values, [words("A=1"), words("B 2"), words("2"), words("C=3"), words("D 4")]);
+        assert!(matches!(hydra.read(&words("-- prog")), Err(Unreadable::Unknown { .. })));
         let strict = Table::parse("test", "1 -np --np\n");
         assert!(matches!(strict.read(&words("--np=2 prog")), Err(Unreadable::Unknown { .. })));
         assert!(matches!(strict.read(&words("-np")), Err(Unreadable::MissingValue { .. })));
