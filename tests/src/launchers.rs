@@ -394,6 +394,8 @@ fn start_with_retries<T>(what: &str, mut start: impl FnMut() -> Result<T, StartE
 /// `env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=<home> USER=<user> SHELL=/bin/bash
 /// TMPDIR=DIR/nodes/<host>/tmp FAKE_NODE=<host> /bin/bash -c "<command>"`, in the home directory.
 /// Each call appends its argv, one line, to `DIR/agent-commands.log` ([`agent_commands`]).
+/// Under `libenvtrack.so` (run by a tracked launcher envtrack did not route) it turns envtrack off
+/// first, so the node still starts clean, as a real sshd session would.
 pub fn fake_ssh_agent(dir: &Path) -> PathBuf {
     let dir = absolute(dir);
     touch_agent_log(&dir);

@@ -326,3 +326,41 @@ fn a_wrapper_script_named_mpirun_is_recognised_by_what_it_runs() {
     let (_, reports) = launch_from_tracked_bash(&dir, &launch);
     assert_ranks_got_everything(&reports, "a wrapper script around Hydra");
 }
+
+/// The fake nodes start clean even when the agent runs under the library (as a real sshd's session
+/// does), so what a routed launch's ranks see is envtrack's doing: the same Open MPI launch from the
+/// same tracked shell gives its ranks nothing with routing off, and everything with it on.
+#[test]
+fn a_launcher_envtrack_did_not_route_gives_its_ranks_nothing() {
+    let dir = scratch("unrouted");
+    let agent = fake_ssh_agent(&dir);
+    // REPORT_NAMES goes by Open MPI's own -x, so that the ranks report in both runs.
+    let launch = format!(
+        "export ONLY_TRACKED='reaches a rank only through envtrack'; \
+         mpirun {} -x REPORT_NAMES=ONLY_TRACKED,NCCL_DEBUG -n 2 python3 {}",
+        words(&openmpi_args(&agent, "nodeA,nodeB")),
+        rank_report().display()
+    );
+    let script = format!("export NCCL_DEBUG=INFO; {launch}");
+    for (routing, extra) in [("off", &["ENVTRACK_AUTOWRAP=off"][..]), ("on", &[][..])] {
+        let out = bash_tracked(&dir, &script, extra);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "routing {routing}: {text}");
+        let reports = reports(&out.stdout);
+        let mut nodes: Vec<&str> = reports.iter().map(|r| r["node"].as_str().unwrap_or("")).collect();
+        nodes.sort();
+        assert_eq!(nodes, ["nodeA", "nodeB"], "routing {routing}: {text}");
+        for report in &reports {
+            let values = &report["values"];
+            if routing == "off" {
+                assert_eq!(values["ONLY_TRACKED"], Value::Null, "routing off, yet a rank got it: {report}");
+                assert_eq!(values["NCCL_DEBUG"], Value::Null, "routing off, yet a rank got it: {report}");
+                assert_eq!(report["tracked"], false, "routing off, yet tracking is active in a rank: {report}");
+            } else {
+                assert_eq!(values["ONLY_TRACKED"], "reaches a rank only through envtrack", "{report}");
+                assert_eq!(values["NCCL_DEBUG"], "INFO", "{report}");
+                assert_eq!(report["tracked"], true, "{report}");
+            }
+        }
+    }
+}
