@@ -140,7 +140,7 @@ fn intel_mpi_mpirun() {
 /// checks that failed (each one's own message is printed above it as it fails).
 fn check(wheel: &Wheel, name: &str) {
     let setup = Setup { venv: venv(wheel.venv), wheel };
-    let checks: [(&str, fn(&Setup, &Path)); 5] = [
+    let checks: [(&str, Check); 5] = [
         ("values", values),
         ("directives", directives),
         ("forwarding", forwarding),
@@ -156,6 +156,9 @@ fn check(wheel: &Wheel, name: &str) {
     }
     assert!(failed.is_empty(), "{}: failed checks: {failed:?} (messages above)", wheel.what);
 }
+
+/// One check of a launcher, in its own scratch directory.
+type Check = fn(&Setup, &Path);
 
 struct Setup<'w> {
     venv: PathBuf,
