@@ -1069,10 +1069,10 @@ pub fn mpich5_args(agent: &Path, hosts: &str) -> Vec<String> {
 
 /// Intel MPI `mpiexec.hydra` and `mpirun` arguments (the `impi-rt` wheel): the MPICH form plus
 /// `-ppn 1` (Intel's Hydra packs both ranks on the first host otherwise), and `-genv FI_PROVIDER
-/// tcp -genv FI_TCP_IFACE lo`: libfabric's TCP provider on loopback for MPI messages, which halves
-/// an mpi4py run (about 1.5 to 2 s instead of 2.7 to 3.7 s; a shell rank takes about 0.8 to 1.3 s
-/// either way). The agent gets a socket as its stdin, so bash sources `~/.bashrc` on the node, as
-/// with a real sshd.
+/// tcp -genv FI_TCP_IFACE lo`: libfabric's TCP provider on loopback for MPI messages, which makes
+/// an mpi4py run about 1 to 2 s instead of 2.7 to 3.7 s (a shell rank takes 0.4 to 1.3 s, depending
+/// on the machine's load). The agent gets a socket as its stdin, so bash reads `~/.bashrc` on the
+/// node, as with a real sshd: give ranks programs by absolute path if that file changes PATH.
 pub fn impi_args(agent: &Path, hosts: &str) -> Vec<String> {
     let mut args = hydra_args(agent, hosts);
     args.extend(["-ppn", "1", "-genv", "FI_PROVIDER", "tcp", "-genv", "FI_TCP_IFACE", "lo"].map(String::from));
