@@ -134,6 +134,34 @@ pub(crate) fn rewrite_for_test(table: tables::TableKind, text: &str, env: &mut E
 mod tests {
     use super::*;
 
+    /// The command lines the hand-written tables broke (a value taken for the program, a flag
+    /// taken for an option with a value): each is now read as its launcher reads it.
+    #[test]
+    fn the_options_of_todays_launchers_are_read_as_they_read_them() {
+        use tables::TableKind::*;
+        let cases = [
+            (OpenMpi5, "--display map -n 2 prog", "-x T_PARTS -x T_0 --display map -n 2 /i apply -- prog"),
+            (
+                OpenMpi5,
+                "--prtemca plm_ssh_agent /x/agent --pmixmca a b -n 2 prog",
+                "-x T_PARTS -x T_0 --prtemca plm_ssh_agent /x/agent --pmixmca a b -n 2 /i apply -- prog",
+            ),
+            (
+                OpenMpi5,
+                "--runtime-options abort-nonzero-status -x A=1 -n 2 prog",
+                "-x T_PARTS -x T_0 --runtime-options abort-nonzero-status -x A=1 -n 2 /i apply -- prog",
+            ),
+            (Srun, "--gpus-per-node 4 -n2 prog", "--gpus-per-node 4 -n2 /i apply -- prog"),
+            (HydraMpich, "-topolib hwloc -n 2 prog", "-topolib hwloc -n 2 /i apply -- prog"),
+            (HydraMpich, "-genv A=1 -n 2 prog", "-genv A=1 -n 2 /i apply -- prog"),
+            (HydraIntel, "-perhost 1 -n 2 prog", "-perhost 1 -n 2 /i apply -- prog"),
+        ];
+        for (table, input, expected) in cases {
+            let out = rewrite_for_test(table, input, &mut Environment::new());
+            assert_eq!(out, expected, "{table:?}: {input}");
+        }
+    }
+
     #[test]
     fn extends_lists_without_duplicates() {
         assert_eq!(extend_list(b"A,B", &["B".into(), "C".into()]), "A,B,C");
