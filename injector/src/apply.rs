@@ -15,7 +15,7 @@ use envtrack_model::json::parse_snapshot_json;
 use envtrack_model::{vars, DirectiveSet, Environment, Registry, Snapshot, Target};
 
 use crate::error::UsageError;
-use crate::run::{apply_and_hand_on, exec_in};
+use crate::run::{apply_and_hand_on, exec_as, exec_in};
 use crate::state::{current_environment, inherited_snapshot};
 use crate::{log, transport};
 
@@ -45,6 +45,7 @@ pub fn prepare(
     registry: &Registry,
 ) -> Result<(Environment, Snapshot), UsageError> {
     let carried = transport::take(&mut env)?;
+    transport::discard(&mut env); // parts without their count: nothing to apply, nothing to hand on
     let mut snapshot = match (source, carried) {
         (Some(source), _) => read_snapshot(source, registry)?,
         (None, Some(carried)) => carried,
@@ -71,7 +72,27 @@ pub fn run(
         }
     }
     log::record("apply", &program, || json!({"applied": log::snapshot_json(&applied)}));
-    Ok(exec_in(command, &env))
+    Ok(exec_worker(command, &env))
+}
+
+/// Execs a worker's program as its launcher would have: a bare name is looked
+/// up in PATH and then, as Open MPI does, in the working directory (its
+/// argv[0] stays the name).
+fn exec_worker(command: &[OsString], env: &Environment) -> std::io::Error {
+    let name = &command[0];
+    let on_path = crate::flavor::resolve(name, env.get(b"PATH")).is_some();
+    if !on_path && !name.as_bytes().contains(&b'/') && crate::flavor::resolve(&in_cwd(name), None).is_some() {
+        let mut here = command.to_vec();
+        here[0] = in_cwd(name);
+        return exec_as(&here, Some(name), env);
+    }
+    exec_in(command, env)
+}
+
+fn in_cwd(name: &OsString) -> OsString {
+    let mut path = OsString::from("./");
+    path.push(name);
+    path
 }
 
 /// The worker's program, run as it would have been without envtrack (the
@@ -85,5 +106,5 @@ pub fn run_without(command: &[OsString], problem: &UsageError) -> std::io::Error
         host.trim(),
         Path::new(&command[0]).display()
     );
-    exec_in(command, &env)
+    exec_worker(command, &env)
 }

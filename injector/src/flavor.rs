@@ -81,15 +81,21 @@ pub fn resolve(program: &OsStr, path: Option<&[u8]>) -> Option<PathBuf> {
 
 /// The launcher at `path` (already resolved): remembered, else asked, else guessed.
 pub fn detect(path: &Path) -> Result<Launcher, UsageError> {
-    if let Some(known) = cache::lookup(path) {
-        return Ok(known);
+    let said = match cache::lookup(path) {
+        Some(remembered) => remembered,
+        None => {
+            let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+            let said = probe::ask(path, name);
+            // A launcher that said nothing recognisable is remembered too: it is not asked
+            // (and waited for) again until it changes.
+            cache::remember(path, said.as_ref());
+            said
+        }
+    };
+    match said {
+        Some(launcher) => Ok(launcher),
+        None => guess(path),
     }
-    let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
-    if let Some(launcher) = probe::ask(path, name) {
-        cache::remember(path, &launcher);
-        return Ok(launcher);
-    }
-    guess(path)
 }
 
 /// What a launcher's `--version` (or `-V`) output says it is.

@@ -55,7 +55,12 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
                 remote_injector: remote.as_os_str(),
             };
             let prepared = launch_mode::prepare(launch, &registry)?;
-            Ok(run::exec_as(&prepared.command, argv0, &prepared.env))
+            let error = run::exec_as(&prepared.command, argv0, &prepared.env);
+            if error.kind() == std::io::ErrorKind::ArgumentListTooLong {
+                // The launch as the program asked fits; with envtrack's additions it does not.
+                return Err(UsageError::new(format!("the tracked changes do not fit the launch: {error}")));
+            }
+            Ok(error)
         }
         None => {
             let library = library::find_library(cli.run.lib.as_deref())?;

@@ -106,10 +106,15 @@ pub fn exec_as(command: &[OsString], argv0: Option<&OsStr>, env: &Environment) -
     let error = std::io::Error::last_os_error();
     if error.raw_os_error() == Some(libc::E2BIG) {
         let bytes: usize = env.entries.iter().map(|e| e.len() + 1).sum();
-        return std::io::Error::other(format!(
-                "the environment is too large for the kernel (E2BIG): {bytes} bytes in {} variables; one string may hold at most 131072 bytes",
-            env.entries.len()
-        ));
+        let arguments: usize = argv.iter().map(|a| a.as_bytes().len() + 1).sum();
+        return std::io::Error::new(
+            std::io::ErrorKind::ArgumentListTooLong,
+            format!(
+                "the arguments and environment are too large for the kernel (E2BIG): {arguments} bytes in {} arguments, {bytes} bytes in {} variables; one string may hold at most 131072 bytes",
+                argv.len(),
+                env.entries.len()
+            ),
+        );
     }
     error
 }

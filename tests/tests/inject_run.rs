@@ -196,7 +196,7 @@ fn an_environment_too_large_for_the_kernel_gets_a_clear_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let head: String = stderr.chars().take(300).collect();
     assert_eq!(out.status.code(), Some(127), "{head}");
-    assert!(stderr.contains("the environment is too large for the kernel (E2BIG)"), "{head}");
+    assert!(stderr.contains("the arguments and environment are too large for the kernel (E2BIG)"), "{head}");
     // The library says it too, from inside a program whose exec fails.
     let script = "import os, subprocess\nfor i in range(24):\n    os.environ['HUGE_%d' % i] = 'h' * 120000\ntry:\n    subprocess.run(['/bin/true'])\nexcept OSError as e:\n    print('refused', e.errno)";
     let mut command = command_with_env("/usr/bin/python3", envtrack_tests::tracked_env(&[]));

@@ -169,6 +169,13 @@ fn a_worker_whose_snapshot_arrived_broken_still_runs() {
         assert_eq!(lines.len(), 1, "{broken:?}: {}", text(&out.stderr));
         assert!(lines[0].contains("/bin/sh runs without the tracked changes"), "{lines:?}");
     }
+    // Parts without their count: removed, nothing to say.
+    let mut command =
+        command_with_env(injector(), ["PATH=/usr/bin:/bin", "ENVTRACK_REMOTE_0=xyz", "LC_ENVTRACK_REMOTE_3=x"]);
+    command.args(["apply", "--", "/bin/sh", "-c", "env | grep -c ENVTRACK_REMOTE"]);
+    let out = output(&mut command);
+    assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
     // A snapshot file the user names is input to envtrack itself: a bad one is refused (status 2).
     let dir = scratch("fallback_bad_snapshot_file");
     std::fs::write(dir.join("bad.json"), "{not json").unwrap();

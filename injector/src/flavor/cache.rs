@@ -1,6 +1,7 @@
 //! What launchers said they are, remembered so that each is asked once per
 //! version: `$XDG_CACHE_HOME/envtrack/launchers` (else `~/.cache/…`), one line
-//! per launcher, `TABLE SIZE MTIME RCMD IDENTITY PATH` separated by tabs, keyed
+//! per launcher, `TABLE SIZE MTIME RCMD IDENTITY PATH` separated by tabs (`TABLE`
+//! `-`: it said nothing recognisable), keyed
 //! by the launcher's real path, size and modification time (an upgrade or a
 //! rebuild changes them). A cache that cannot be read or written is skipped.
 
@@ -34,49 +35,66 @@ fn key(path: &Path) -> Option<(Vec<u8>, String, String)> {
     Some((real, meta.size().to_string(), format!("{}.{:09}", meta.mtime(), meta.mtime_nsec())))
 }
 
-/// The launcher remembered for `path`, if its key still matches.
-pub fn lookup(path: &Path) -> Option<Launcher> {
+/// The cache file's text: a regular file, at most [`MOST`] lines' worth.
+fn read_cache(file: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(file).ok()?;
+    if !opened.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = Vec::new();
+    opened.take(MOST as u64 * 8192).read_to_end(&mut text).ok()?;
+    Some(text)
+}
+
+/// What `path` said it is, if remembered and its key still matches:
+/// `Some(None)` for a launcher that said nothing recognisable (`TABLE` `-`).
+pub fn lookup(path: &Path) -> Option<Option<Launcher>> {
     let (real, size, mtime) = key(path)?;
-    let text = std::fs::read(cache_file()?).ok()?;
+    let text = read_cache(&cache_file()?)?;
     text.split(|&b| b == b'\n').find_map(|line| {
         let fields: Vec<&[u8]> = line.splitn(6, |&b| b == b'\t').collect();
         let [table, line_size, line_mtime, rcmd, identity, line_path] = fields[..] else { return None };
         if line_path != real.as_slice() || line_size != size.as_bytes() || line_mtime != mtime.as_bytes() {
             return None;
         }
+        if table == b"-" {
+            return Some(None);
+        }
         let table = TableKind::named(std::str::from_utf8(table).ok()?)?;
         let rcmd = std::str::from_utf8(rcmd).ok()?;
-        Some(Launcher {
+        Some(Some(Launcher {
             flavor: table.flavor(),
             table,
             identity: String::from_utf8_lossy(identity).into_owned(),
             default_rcmd: (rcmd != "-").then(|| rcmd.to_string()),
-        })
+        }))
     })
 }
 
 /// Remembers `launcher` for `path`: written to a new file that replaces the
 /// old one, so that concurrent launches never read half a cache.
-pub fn remember(path: &Path, launcher: &Launcher) {
+pub fn remember(path: &Path, launcher: Option<&Launcher>) {
     let (Some((real, size, mtime)), Some(file)) = (key(path), cache_file()) else { return };
     let Some(dir) = file.parent() else { return };
     if std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_err() {
         return;
     }
-    let old = std::fs::read(&file).unwrap_or_default();
+    let old = read_cache(&file).unwrap_or_default();
     let mut lines: Vec<&[u8]> = old
         .split(|&b| b == b'\n')
         .filter(|line| !line.is_empty() && line.rsplit(|&b| b == b'\t').next() != Some(real.as_slice()))
         .collect();
     let skip = lines.len().saturating_sub(MOST - 1);
     lines.drain(..skip);
-    let identity = launcher.identity.replace(['\t', '\n'], " ");
-    let rcmd = launcher.default_rcmd.as_deref().unwrap_or("-").replace(['\t', '\n'], " ");
+    let table = launcher.map_or("-", |l| l.table.name());
+    let identity = launcher.map_or(String::new(), |l| l.identity.replace(['\t', '\n'], " "));
+    let rcmd = launcher.and_then(|l| l.default_rcmd.as_deref()).unwrap_or("-").replace(['\t', '\n'], " ");
     let mut text: Vec<u8> = lines.join(&b'\n');
     if !text.is_empty() {
         text.push(b'\n');
     }
-    text.extend_from_slice(format!("{}\t{size}\t{mtime}\t{rcmd}\t{identity}\t", launcher.table.name()).as_bytes());
+    text.extend_from_slice(format!("{table}\t{size}\t{mtime}\t{rcmd}\t{identity}\t").as_bytes());
     text.extend_from_slice(&real);
     text.push(b'\n');
     let temporary = dir.join(format!("launchers.{}.tmp", std::process::id()));

@@ -38,13 +38,44 @@ pub struct Context<'a> {
 /// why they cannot be.
 pub fn rewrite(launcher: &Launcher, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
     let table = tables::table(launcher.table);
+    if asks_for_information(table, args) {
+        return Ok(args.to_vec());
+    }
     match launcher.flavor {
-        Flavor::OpenMpi => openmpi::rewrite(table, args, context),
+        Flavor::OpenMpi => openmpi::rewrite(table, launcher.table == tables::TableKind::OpenMpi4, args, context),
         Flavor::Hydra => hydra::rewrite(table, args, context),
         Flavor::Slurm => slurm::rewrite(table, args, context),
         Flavor::Ssh => ssh::rewrite(table, args, context),
         Flavor::Pdsh => pdsh::rewrite(table, launcher.default_rcmd.as_deref(), args, context),
     }
+}
+
+/// Options that make a launcher print something and start nothing.
+const INFORMATIONAL: [&str; 10] =
+    ["--help", "--version", "-help", "-version", "-info", "-h", "-V", "--usage", "-L", "-q"];
+
+/// Whether `args` start nothing: no program, and an option that asks for
+/// help, a version or the like (`mpirun --version`). Such a command line is
+/// left as it is, with nothing to say about it.
+fn asks_for_information(table: &Table, args: &[OsString]) -> bool {
+    match table.read(args) {
+        Ok(parsed) => {
+            parsed.operands >= args.len() && parsed.options.iter().any(|o| INFORMATIONAL.contains(&o.spec.name()))
+        }
+        // Open MPI's `--help [TOPIC]`: its topic is optional at the end of the command line.
+        Err(Unreadable::MissingValue { at, .. }) if at == args.len() => {
+            let last = args[at - 1].as_bytes();
+            let last = &last[last.iter().take_while(|&&b| b == b'-').count()..];
+            INFORMATIONAL.iter().any(|name| name.trim_start_matches('-').as_bytes() == last)
+                && asks_nothing_else(table, &args[..at - 1])
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether `args` are options only (no program), read without trouble.
+fn asks_nothing_else(table: &Table, args: &[OsString]) -> bool {
+    table.read(args).is_ok_and(|parsed| parsed.operands >= args.len())
 }
 
 /// `args` read with `table`, or a message naming the word it could not read.

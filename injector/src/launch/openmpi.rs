@@ -10,22 +10,34 @@ use super::options::Table;
 use super::{wrap_app_contexts, Context};
 use crate::error::UsageError;
 
-pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
-    let mut out: Vec<OsString> = Vec::new();
-    for name in context.transport {
-        out.push("-x".into());
-        out.push(name.into());
-    }
-    out.extend(wrap_app_contexts(table, args, context, |parsed, options| {
+/// `per_context`: Open MPI 4 applies `-x` to its own app context only, so
+/// every context gets envtrack's; Open MPI 5 applies it to the whole job.
+pub fn rewrite(
+    table: &Table,
+    per_context: bool,
+    args: &[OsString],
+    context: &mut Context<'_>,
+) -> Result<Vec<OsString>, UsageError> {
+    let forward: Vec<OsString> = context.transport.iter().flat_map(|name| ["-x".into(), name.into()]).collect();
+    let mut first = true;
+    wrap_app_contexts(table, args, context, |parsed, options| {
         if parsed.has("--app") {
             return Err(UsageError::new(format!(
                 "{}: the programs of an --app file are not rewritten; list them on the command line",
                 table.title
             )));
         }
-        Ok(options.to_vec())
-    })?);
-    Ok(out)
+        if parsed.has("--preload-binary") {
+            return Err(UsageError::new(format!(
+                "{}: --preload-binary would copy envtrack-inject to the nodes instead of the program",
+                table.title
+            )));
+        }
+        let mut out = if first || per_context { forward.clone() } else { Vec::new() };
+        first = false;
+        out.extend(options.iter().cloned());
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
@@ -41,7 +53,7 @@ mod tests {
     fn wraps_every_app_context_and_keeps_user_options() {
         assert_eq!(
             rewrite_text("-n 2 --host a,b -x USER_VAR --mca btl self,tcp ./app -n 5 : -n 1 other x"),
-            "-x T_PARTS -x T_0 -n 2 --host a,b -x USER_VAR --mca btl self,tcp /i apply -- ./app -n 5 : -n 1 /i apply -- other x"
+            "-x T_PARTS -x T_0 -n 2 --host a,b -x USER_VAR --mca btl self,tcp /i apply -- ./app -n 5 : -x T_PARTS -x T_0 -n 1 /i apply -- other x"
         );
         assert_eq!(
             rewrite_text("-np 2 --oversubscribe prog"),

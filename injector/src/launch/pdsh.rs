@@ -31,7 +31,7 @@ pub fn rewrite(
             String::from_utf8_lossy(&rcmd)
         )));
     }
-    let command = &args[parsed.operands..];
+    let command = ssh::joined(&args[parsed.operands..]);
     if command.is_empty() {
         return Err(UsageError::new("pdsh: no command was found in its arguments (interactive pdsh is not rewritten)"));
     }
@@ -45,6 +45,6 @@ pub fn rewrite(
     }
     context.env.set(b"PDSH_SSH_ARGS_APPEND", &append);
     let mut out = args[..parsed.operands].to_vec();
-    out.push(ssh::remote_command(command, context.remote_injector));
+    out.push(ssh::remote_command(&command, context));
     Ok(out)
 }

@@ -49,23 +49,26 @@ pub fn for_login_shell(script: &[u8]) -> Vec<u8> {
 
 /// The remote command that runs `command` (the words the user gave ssh,
 /// joined by spaces, as ssh does) under `envtrack-inject apply` with the
-/// user's login shell, as sshd would have run it. Where envtrack-inject is
-/// missing, the command runs all the same, after one line that says so.
-pub fn applying(injector: &[u8], command: &[u8]) -> Vec<u8> {
+/// user's login shell, as sshd would have run it. `transport` is the variable
+/// that says the node's sshd accepted envtrack's variables. Where
+/// envtrack-inject is missing, or the sshd dropped the variables (no
+/// `AcceptEnv LC_*`), the command runs all the same, after one line that
+/// says so.
+pub fn applying(injector: &[u8], transport: &str, command: &[u8]) -> Vec<u8> {
     let injector = sh_quote(injector);
-    let command = sh_quote(command);
     let mut script = Vec::new();
     for part in [
-        &b"if [ -x "[..],
+        &b"c="[..],
+        &sh_quote(command),
+        b"; if [ ! -x ",
         &injector,
-        b" ]; then exec ",
+        b" ]; then printf 'envtrack: %s is missing on %s: the command runs without the tracked changes\\n' ",
         &injector,
-        b" apply -- \"${SHELL:-/bin/sh}\" -c ",
-        &command,
-        b"; fi; printf 'envtrack: %s is missing on %s: the command runs without the tracked changes\\n' ",
+        b" \"$(uname -n)\" >&2; elif [ -z \"${",
+        transport.as_bytes(),
+        b"-}\" ]; then printf 'envtrack: the ssh server of %s did not accept envtrack'\\''s variables (AcceptEnv LC_*): the command runs without the tracked changes\\n' \"$(uname -n)\" >&2; else exec ",
         &injector,
-        b" \"$(uname -n)\" >&2; exec \"${SHELL:-/bin/sh}\" -c ",
-        &command,
+        b" apply -- \"${SHELL:-/bin/sh}\" -c \"$c\"; fi; exec \"${SHELL:-/bin/sh}\" -c \"$c\"",
     ] {
         script.extend_from_slice(part);
     }

@@ -27,6 +27,11 @@ pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> R
     let transport = context.transport;
     // Each component of a heterogeneous step (`srun OPTIONS PROG : OPTIONS PROG`) is wrapped.
     let out = wrap_app_contexts(table, args, context, |parsed, options| {
+        if parsed.has("--bcast") {
+            return Err(UsageError::new(
+                "srun: --bcast would copy envtrack-inject to the nodes instead of the program",
+            ));
+        }
         if parsed.has("--multi-prog") {
             return Err(UsageError::new(
                 "srun: the programs of a --multi-prog configuration file are not rewritten; list them on the command line",

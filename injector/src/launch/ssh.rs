@@ -52,22 +52,42 @@ pub fn split(table: &Table, args: &[OsString]) -> Result<Split, UsageError> {
     Ok(Split { host, command, runs_command: runs_command && command < args.len() })
 }
 
+/// Programs that speak a protocol over ssh's standard input and output (git,
+/// scp, rsync, sftp, borg): their servers often run behind a forced command
+/// or a restricted shell that reads the command line, so it stays as it is.
+const PROTOCOL_SERVERS: [&[u8]; 7] =
+    [b"git-upload-pack", b"git-receive-pack", b"git-upload-archive", b"scp", b"rsync", b"borg", b"sftp-server"];
+
 pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
     let split = split(table, args)?;
-    if !split.runs_command {
+    let command = joined(&args[split.command..]);
+    // An empty command is an interactive session (a script on standard input).
+    if !split.runs_command || command.is_empty() || is_protocol_server(&command) {
         return Ok(args.to_vec());
     }
     let mut out: Vec<OsString> = vec!["-o".into(), format!("SendEnv={}", context.transport.join(" ")).into()];
     out.extend(args[..split.command].iter().cloned());
-    out.push(remote_command(&args[split.command..], context.remote_injector));
+    out.push(remote_command(&command, context));
     Ok(out)
 }
 
-/// The remote command for `words`: ssh (and pdsh) join them with spaces, and
+/// The words of a remote command as ssh (and pdsh) join them: with spaces;
 /// the login shell parses the result.
-pub fn remote_command(words: &[OsString], injector: &OsStr) -> OsString {
-    let joined: Vec<u8> = words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' ');
-    OsString::from(OsStr::from_bytes(&remote_shell::applying(injector.as_bytes(), &joined)))
+pub fn joined(words: &[OsString]) -> Vec<u8> {
+    words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' ')
+}
+
+fn is_protocol_server(command: &[u8]) -> bool {
+    let first = command.split(|b| b.is_ascii_whitespace()).find(|w| !w.is_empty()).unwrap_or_default();
+    let first = first.strip_prefix(b"'").and_then(|w| w.strip_suffix(b"'")).unwrap_or(first);
+    let name = first.rsplit(|&b| b == b'/').next().unwrap_or(first);
+    PROTOCOL_SERVERS.contains(&name)
+}
+
+/// The remote command that runs `command` under `envtrack-inject apply`.
+pub fn remote_command(command: &[u8], context: &Context<'_>) -> OsString {
+    let parts = context.transport.first().map(String::as_str).unwrap_or_default();
+    OsString::from(OsStr::from_bytes(&remote_shell::applying(context.remote_injector.as_bytes(), parts, command)))
 }
 
 #[cfg(test)]
@@ -90,7 +110,7 @@ mod tests {
         let out = rewrite_words(&["-tp", "2222", "nodeA", "echo", "it's"]);
         assert_eq!(&out[..5], ["-o", "SendEnv=LC_T_PARTS LC_T_0", "-tp", "2222", "nodeA"]);
         assert_eq!(out.len(), 6);
-        assert!(out[5].starts_with("exec /bin/sh -c 's=$(printf \"if [ -x \\047/opt/e t/inject\\047 ]"), "{}", out[5]);
+        assert!(out[5].starts_with("exec /bin/sh -c 's=$(printf \"c=\\047echo it\\047\\134\\047\\047s\\047; if [ \\041 -x \\047/opt/e t/inject\\047 ]"), "{}", out[5]);
         let out = rewrite_words(&["--", "nodeA", "-v", "cmd"]);
         assert_eq!(&out[..4], ["-o", "SendEnv=LC_T_PARTS LC_T_0", "--", "nodeA"]);
         let out = rewrite_words(&["nodeA", "-p", "22", "--", "cmd", "-x"]);
