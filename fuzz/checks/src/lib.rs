@@ -54,8 +54,9 @@ pub fn diff_apply(data: &[u8]) {
 }
 
 /// The launchers' command-line rewriting: any arguments (NUL-separated in the
-/// input) are rewritten or refused with a message, never a panic; a rewrite
-/// runs every program it found through the wrapper and never loses an argument.
+/// input) are rewritten, left as they are, or refused with a message, never a
+/// panic; a rewrite runs every program it found through the wrapper and never
+/// loses an argument.
 pub fn launcher_rewrite(data: &[u8]) {
     let args: Vec<OsString> = data.split(|&b| b == 0).map(|a| OsString::from_vec(a.to_vec())).collect();
     let transport = vec!["ENVTRACK_REMOTE_PARTS".to_string(), "ENVTRACK_REMOTE_0".to_string()];
@@ -66,8 +67,10 @@ pub fn launcher_rewrite(data: &[u8]) {
         let mut context =
             Context { remote_injector: "/opt/envtrack/envtrack-inject".as_ref(), transport: &transport, env: &mut env };
         if let Ok(out) = launch::rewrite(&launcher, &args, &mut context) {
-            // ssh and pdsh join the remote command's words into one; the others keep every word.
-            if !flavor.sends_through_ssh() {
+            // A command line that starts nothing (`--help`, `-V`; ssh's `-N`, an empty or a
+            // protocol server's command) is left exactly as it is. Otherwise: ssh and pdsh join
+            // the remote command's words into one; the others keep every word.
+            if out != args && !flavor.sends_through_ssh() {
                 assert!(out.len() >= args.len(), "{flavor:?} lost arguments");
                 assert!(
                     out.iter().any(|a| a == "/opt/envtrack/envtrack-inject"),

@@ -39,9 +39,15 @@ pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> R
         }
         Ok(replace_options(options, parsed, |found| {
             (found.spec.name() == "--export").then(|| {
-                let mut rewritten = OsString::from("--export=");
-                rewritten.push(export_value(found.values[0].as_bytes(), transport));
-                vec![rewritten]
+                let value = export_value(found.values[0].as_bytes(), transport);
+                // In as many words as the user gave it.
+                if found.words.len() == 2 {
+                    vec!["--export".into(), value]
+                } else {
+                    let mut rewritten = OsString::from("--export=");
+                    rewritten.push(value);
+                    vec![rewritten]
+                }
             })
         }))
     })?;
@@ -68,10 +74,10 @@ mod tests {
             rewrite_text("-N1 -n 2 --export=NONE /bin/env", &mut env),
             "-N1 -n 2 --export=T_PARTS,T_0 /i apply -- /bin/env"
         );
-        assert_eq!(rewrite_text("--export A,B=1 prog", &mut env), "--export=A,B=1,T_PARTS,T_0 /i apply -- prog");
+        assert_eq!(rewrite_text("--export A,B=1 prog", &mut env), "--export A,B=1,T_PARTS,T_0 /i apply -- prog");
         assert_eq!(
             rewrite_text("-N1 --export NONE --ntasks=2 prog", &mut env),
-            "-N1 --export=T_PARTS,T_0 --ntasks=2 /i apply -- prog"
+            "-N1 --export T_PARTS,T_0 --ntasks=2 /i apply -- prog"
         );
         assert_eq!(rewrite_text("--export=ALL,B=1 prog -n 3", &mut env), "--export=ALL,B=1 /i apply -- prog -n 3");
         let mut env = Environment::from_pairs([("SLURM_EXPORT_ENV", "NONE")]);
