@@ -7,7 +7,7 @@ debian_packages=(
   build-essential  # cc and make for the C test programs and the execl* shim
   valgrind         # memcheck runs and instruction counts
   python3          # Python child programs
-  # Real launchers for the end-to-end tests (tests/src/launchers.rs)
+  # Real launchers for the end-to-end tests (tests/src/launchers/)
   openmpi-bin      # Open MPI 4: mpirun (orterun)
   mpich            # MPICH 4: mpiexec.hydra
   slurmctld slurmd slurm-client munge  # a one-node Slurm started by the tests

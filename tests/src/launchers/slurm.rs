@@ -133,7 +133,7 @@ fn start_slurm(dir: &Path, conf: &Path, node: &str) -> Result<Daemons, StartErro
     write(
         conf,
         &format!(
-            "# A one-node cluster for envtrack's end-to-end tests (tests/src/launchers.rs).
+            "# A one-node cluster for envtrack's end-to-end tests (tests/src/launchers/).
 ClusterName=envtrack
 SlurmctldHost={node}(127.0.0.1)
 SlurmUser=root

@@ -89,7 +89,7 @@ fn start_sshd(dir: &Path, user: &str) -> Result<([u16; 2], Daemon), StartError> 
     let ports = [free_port(), free_port()];
     let d = dir.display();
     let mut config = format!(
-        "# A loopback sshd for envtrack's end-to-end tests (tests/src/launchers.rs).
+        "# A loopback sshd for envtrack's end-to-end tests (tests/src/launchers/).
 ListenAddress 127.0.0.1
 HostKey {d}/host_key
 PidFile {d}/sshd.pid
