@@ -101,10 +101,23 @@ pub fn run_without(command: &[OsString], problem: &UsageError) -> std::io::Error
     let mut env = current_environment();
     transport::discard(&mut env);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    eprintln!(
+    crate::error::say(format_args!(
         "envtrack: on {}: {problem}; {} runs without the tracked changes",
         host.trim(),
         Path::new(&command[0]).display()
-    );
+    ));
     exec_worker(command, &env)
+}
+
+/// For launch mode's wrapper (`apply --carried --`): an error when the
+/// launcher did not forward envtrack's variables to this worker (an
+/// `--export` or `-genvlist` it read otherwise, a filter of its own).
+pub fn expect_transport(carried: bool) -> Result<(), UsageError> {
+    if carried && !transport::present(&current_environment()) {
+        return Err(UsageError::new(format!(
+            "the launcher did not pass envtrack's variables ({}_PARTS, …) to this worker",
+            transport::PREFIX
+        )));
+    }
+    Ok(())
 }

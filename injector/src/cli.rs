@@ -111,6 +111,10 @@ pub struct RunArgs {
 /// What apply takes.
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
+    /// Launch mode's wrapper: the launcher was to forward a snapshot (say so if it did not).
+    #[arg(long, hide = true)]
+    pub carried: bool,
+
     /// The snapshot to apply: a file from `export`, or - for standard input (default: the one the launcher forwarded, else the local one).
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,

@@ -26,3 +26,16 @@ impl std::error::Error for UsageError {}
 pub const EXIT_USAGE: i32 = 2;
 /// The exit status when the command cannot be run (as a shell says).
 pub const EXIT_NOT_RUN: i32 = 127;
+
+/// Writes one line to standard error, whatever standard error is: a line
+/// envtrack-inject has to say must not end the launch it precedes (a closed
+/// pipe would kill it with SIGPIPE, which programs it runs start with at its
+/// default; the write error is ignored).
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    // SAFETY: setting SIGPIPE's disposition has no preconditions; the previous one is restored.
+    let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let _ = writeln!(std::io::stderr(), "{line}");
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGPIPE, previous) };
+}

@@ -81,14 +81,20 @@ pub fn resolve(program: &OsStr, path: Option<&[u8]>) -> Option<PathBuf> {
 
 /// The launcher at `path` (already resolved): remembered, else asked, else guessed.
 pub fn detect(path: &Path) -> Result<Launcher, UsageError> {
+    // A script's answer is that of the launcher it runs, which may change with the
+    // environment (`exec "$MPI_HOME/bin/mpirun"`, a module swap): it is asked every time.
+    // Only its silence is remembered.
+    let script = is_script(path);
     let said = match cache::lookup(path) {
-        Some(remembered) => remembered,
-        None => {
+        Some(remembered) if !(script && remembered.is_some()) => remembered,
+        _ => {
             let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
             let said = probe::ask(path, name);
             // A launcher that said nothing recognisable is remembered too: it is not asked
             // (and waited for) again until it changes.
-            cache::remember(path, said.as_ref());
+            if !(script && said.is_some()) {
+                cache::remember(path, said.as_ref());
+            }
             said
         }
     };
@@ -96,6 +102,13 @@ pub fn detect(path: &Path) -> Result<Launcher, UsageError> {
         Some(launcher) => Ok(launcher),
         None => guess(path),
     }
+}
+
+/// Whether the file at `path` is a script (`#!`).
+fn is_script(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 2];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut start)).is_ok() && start == *b"#!"
 }
 
 /// What a launcher's `--version` (or `-V`) output says it is.
@@ -149,7 +162,8 @@ pub fn identify(output: &str) -> Option<Launcher> {
         launcher.default_rcmd = version_after("(default: ").strip_suffix(')').map(str::to_string);
         return Some(launcher);
     }
-    if let Some(version) = output.strip_prefix("slurm ") {
+    // Debian's and SchedMD's srun: `slurm-wlm 22.05.8`, `slurm 23.11.4`.
+    if let Some(version) = output.strip_prefix("slurm-wlm ").or_else(|| output.strip_prefix("slurm ")) {
         let version = version.split_whitespace().next().unwrap_or("").to_string();
         return Some(Launcher::new(TableKind::Srun, with_version("Slurm", version)));
     }
@@ -188,6 +202,8 @@ fn guess(path: &Path) -> Result<Launcher, UsageError> {
         Some(Launcher::new(TableKind::OpenMpi4, "Open MPI (by the script's text)"))
     } else if has(b"prterun") {
         Some(Launcher::new(TableKind::OpenMpi5, "PRRTE (by the script's text)"))
+    } else if has(b"srun") {
+        Some(Launcher::new(TableKind::Srun, "Slurm (by the script's text)"))
     } else {
         None
     };
@@ -229,6 +245,7 @@ mod tests {
                 "Intel MPI 2021.18",
             ),
             ("slurm 22.05.8\n", TableKind::Srun, "Slurm 22.05.8"),
+            ("slurm-wlm 22.05.8\n", TableKind::Srun, "Slurm 22.05.8"),
             ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026\n", TableKind::Ssh, "OpenSSH 9.2p1"),
             ("pdsh-2.34 (+readline+debug)\nrcmd modules: ssh,rsh,exec (default: rsh)\n", TableKind::Pdsh, "pdsh 2.34"),
         ];
@@ -236,7 +253,7 @@ mod tests {
             let launcher = identify(output).unwrap_or_else(|| panic!("{output}"));
             assert_eq!((launcher.table, launcher.identity.as_str()), (table, identity), "{output}");
         }
-        assert_eq!(identify(cases[8].0).unwrap().default_rcmd.as_deref(), Some("rsh"));
+        assert_eq!(identify(cases[9].0).unwrap().default_rcmd.as_deref(), Some("rsh"));
         assert_eq!(identify("usage: frobnicate [-v]\n"), None);
     }
 

@@ -4,6 +4,7 @@
 //! with the job-level directives applied and without the library.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use serde_json::json;
@@ -43,6 +44,8 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
     let mut snapshot = inherited_snapshot(&env)?;
     snapshot.directives.extend(launch.directives);
     let mut travelling = snapshot.resolve(|name| env.get(name));
+    let explicit = launch::explicitly_set(&launch.identified, &launch.command[1..], &env);
+    travelling.tracked.retain(|tracked| !explicit.contains(&tracked.name));
     carry_own_variables(&env, &mut travelling);
     travelling.apply_on(&mut env, registry, Target::Job);
     // Values the kernel would refuse in the launcher's environment travel
@@ -81,17 +84,40 @@ pub fn run_as_asked(command: &[OsString], argv0: Option<&OsStr>, problem: &Usage
         crate::run::preload(&mut env, &library);
     }
     let name = Path::new(argv0.unwrap_or(command[0].as_os_str())).display().to_string();
-    let args: Vec<&[u8]> = command[1..].iter().map(|a| a.as_encoded_bytes()).collect();
-    let hash = format!("{:016x}", envtrack_model::state_env::fnv64(&args.join(&0u8)));
-    let reported = env.get(vars::UNCARRIED.as_bytes()) == Some(hash.as_bytes());
-    env.set(vars::UNCARRIED.as_bytes(), hash.as_bytes());
+    // A wrapper that runs the real launcher (by exec, or as its child) with arguments of its own
+    // is the same launch: reported once, by the first envtrack-inject in the chain.
+    // SAFETY: getpid and getppid have no preconditions.
+    let (own, parent) = unsafe { (libc::getpid(), libc::getppid()) };
+    let reported = env
+        .get(vars::UNCARRIED.as_bytes())
+        .is_some_and(|by| by == own.to_string().as_bytes() || by == parent.to_string().as_bytes());
+    env.set(vars::UNCARRIED.as_bytes(), own.to_string().as_bytes());
     if !reported {
-        eprintln!(
-                    "envtrack: {problem}; {name} runs as the program asked, and what it starts on other nodes gets none of the tracked changes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
-        );
+        crate::error::say(format_args!(
+                    "envtrack: {problem}; {name} runs as the program asked, and envtrack does not carry the tracked changes through it to other nodes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
+        ));
     }
     log::record("launch-not-carried", command[0].as_encoded_bytes(), || json!({"problem": problem.message}));
-    exec_as(command, argv0, &env)
+    let error = exec_as(command, argv0, &env);
+    // As execvp does: a launcher found in PATH that cannot be executed (a script whose
+    // interpreter is gone, a venv moved away) gives way to the next one of that name.
+    let skippable = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::EACCES | libc::ENOEXEC));
+    let name = argv0.filter(|a| !a.as_encoded_bytes().contains(&b'/')).map(Path::new);
+    let (Some(name), true) = (name, skippable) else { return error };
+    let failed = Path::new(&command[0]);
+    let path = env.get(b"PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin").to_vec();
+    let dirs: Vec<&[u8]> = path.split(|&b| b == b':').collect();
+    let in_dir = |dir: &[u8]| Path::new(OsStr::from_bytes(if dir.is_empty() { b"." } else { dir })).join(name);
+    let after = dirs.iter().position(|dir| in_dir(dir) == failed);
+    for dir in dirs.iter().skip(after.map_or(dirs.len(), |at| at + 1)) {
+        let candidate = in_dir(dir);
+        if candidate.is_file() {
+            let mut again = command.to_vec();
+            again[0] = candidate.into_os_string();
+            let _ = exec_as(&again, argv0, &env);
+        }
+    }
+    error
 }
 
 /// envtrack's own settings go with the snapshot, so workers on clean nodes

@@ -84,6 +84,6 @@ pub fn record(event: &str, program: &[u8], fields: impl FnOnce() -> Value) {
         })
         .and_then(|mut file| writeln!(file, "{fields}"));
     if let Err(error) = result {
-        eprintln!("envtrack-inject: ENVTRACK_LOG: cannot write {}: {error}", path.display());
+        crate::error::say(format_args!("envtrack-inject: ENVTRACK_LOG: cannot write {}: {error}", path.display()));
     }
 }

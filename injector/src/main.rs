@@ -34,7 +34,12 @@ fn this_injector() -> std::path::PathBuf {
 
 /// Run and launch mode: the command, under the library or rewritten for its launcher.
 fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error, UsageError> {
-    let mut registry = registry_from_env()?;
+    let routed = cli.run.argv0.is_some();
+    // Routed, a malformed ENVTRACK_LISTS was already reported by the library, which ignores it.
+    let mut registry = match registry_from_env() {
+        Err(_) if routed => Registry::builtin(),
+        other => other?,
+    };
     let directives = cli::directives(matches, &cli.run.directives, &mut registry)?;
     let program = &cli.run.command[0];
     let argv0 = cli.run.argv0.as_deref();
@@ -44,7 +49,7 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
                 .run
                 .remote_inject
                 .clone()
-                .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").map(Into::into))
+                .or_else(|| std::env::var_os("ENVTRACK_REMOTE_INJECT").filter(|p| !p.is_empty()).map(Into::into))
                 .unwrap_or_else(this_injector);
             let launch = launch_mode::Launch {
                 launcher: &launcher,
@@ -89,6 +94,10 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
     let mut registry = registry_from_env()?;
     match sub {
         Sub::Apply(args) => {
+            if let Err(problem) = apply::expect_transport(args.carried) {
+                let error = apply::run_without(&args.command, &problem);
+                return Ok(Ended::ExecFailed(args.command[0].clone(), error));
+            }
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
@@ -119,15 +128,19 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
 /// worker: parsed by hand, since it runs once per rank and the argument
 /// parser is a measurable part of its start-up.
 fn worker_fast_path() {
-    let mut args = std::env::args_os().skip(1);
-    if args.next().as_deref() != Some("apply".as_ref()) || args.next().as_deref() != Some("--".as_ref()) {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.next().as_deref() != Some("apply".as_ref()) {
+        return;
+    }
+    let carried = args.next_if(|a| a == "--carried").is_some();
+    if args.next().as_deref() != Some("--".as_ref()) {
         return;
     }
     let command: Vec<OsString> = args.collect();
     if command.is_empty() {
         return;
     }
-    let result = registry_from_env().and_then(|registry| {
+    let result = apply::expect_transport(carried).and_then(|()| registry_from_env()).and_then(|registry| {
         let library = library::find_library(None)?;
         apply::run(None, Default::default(), &library, &registry, &command)
     });
@@ -144,12 +157,15 @@ fn worker_fast_path() {
 fn finish(result: Result<Ended, UsageError>) -> ! {
     match result {
         Ok(Ended::ExecFailed(program, error)) => {
-            eprintln!("envtrack-inject: cannot run {}: {error}", std::path::Path::new(&program).display());
+            envtrack_inject::error::say(format_args!(
+                "envtrack-inject: cannot run {}: {error}",
+                std::path::Path::new(&program).display()
+            ));
             std::process::exit(EXIT_NOT_RUN);
         }
         Ok(Ended::Status(status)) => std::process::exit(status),
         Err(error) => {
-            eprintln!("envtrack-inject: {error}");
+            envtrack_inject::error::say(format_args!("envtrack-inject: {error}"));
             std::process::exit(EXIT_USAGE);
         }
     }

@@ -75,10 +75,10 @@ pub fn inherited_snapshot(env: &Environment) -> Result<Snapshot, UsageError> {
     let Some(bytes) = read_state(env)? else { return Ok(Snapshot::default()) };
     let snapshot = Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{}: {e}", vars::STATE)))?;
     if snapshot.owner.is_some_and(|owner| owner != own_credentials()) {
-        eprintln!(
+        crate::error::say(format_args!(
             "envtrack-inject: {} was written by another user; it is not carried across a change of user",
             vars::STATE
-        );
+        ));
         return Ok(Snapshot::default());
     }
     Ok(snapshot)

@@ -64,6 +64,11 @@ pub fn take(env: &mut Environment) -> Result<Option<Snapshot>, UsageError> {
     Ok(None)
 }
 
+/// Whether `env` holds a transport's count variable.
+pub fn present(env: &Environment) -> bool {
+    [PREFIX, SSH_PREFIX].iter().any(|prefix| env.get(format!("{prefix}_PARTS").as_bytes()).is_some())
+}
+
 /// Removes every variable of a transport from `env`, readable or not.
 pub fn discard(env: &mut Environment) {
     env.unset(crate::launch::hydra::PAD.as_bytes());

@@ -17,8 +17,8 @@ pub const AUTOWRAP: &str = "ENVTRACK_AUTOWRAP";
 /// The path of `envtrack-inject`, when it is not next to the library.
 pub const INJECT: &str = "ENVTRACK_INJECT";
 /// Set by `envtrack-inject` on a routed launch it could not carry (which runs
-/// as asked): the launch's arguments' hash, so that a launcher under it that
-/// runs the real one with the same arguments is not reported twice.
+/// as asked): its pid, so that a wrapper's launcher under it (the same
+/// process after exec, or its child) is not reported twice.
 pub const UNCARRIED: &str = "ENVTRACK_UNCARRIED";
 /// A directory for per-process JSON-lines logs.
 pub const LOG: &str = "ENVTRACK_LOG";

@@ -124,31 +124,57 @@ fn a_wrapper_running_a_real_launcher_is_recognised_by_its_version_and_carries_th
 }
 
 #[test]
-fn a_launcher_is_asked_what_it_is_once_per_version() {
+fn a_launcher_binary_is_asked_what_it_is_once_per_version() {
     let dir = scratch("fallback_flavor_cache");
-    let calls = dir.join("calls");
-    let bin = site_wrapper(&dir, &format!("echo \"$*\" >> {}; exec /usr/bin/mpirun.openmpi \"$@\"", calls.display()));
-    let launch = "mpirun --oversubscribe -n 1 /bin/true";
-    let questions = || {
-        let text = std::fs::read_to_string(&calls).unwrap_or_default();
-        text.lines().filter(|l| *l == "--version").count()
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let launcher = bin.join("mpiexec.hydra");
+    std::fs::copy("/usr/bin/mpiexec.hydra", &launcher).unwrap();
+    let doctor = |dir: &Path| {
+        let out = run(dir, &bin, true, &format!("{} doctor", injector().display()));
+        text(&out.stdout).lines().find(|l| l.contains("launcher mpiexec.hydra:")).unwrap_or_default().to_string()
     };
-    for _ in 0..2 {
-        let out = run(&dir, &bin, true, launch);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    assert!(doctor(&dir).contains("(MPICH Hydra 4.0."), "{}", doctor(&dir));
+    let cache_file = dir.join("home/.cache/envtrack/launchers");
+    let cache = std::fs::read_to_string(&cache_file).unwrap();
+    assert!(cache.contains("hydra-mpich\t") && cache.contains("MPICH Hydra 4.0."), "{cache}");
+    // What is remembered is used: mark the entry, and doctor shows the mark.
+    std::fs::write(&cache_file, cache.replace("MPICH Hydra 4.0.", "MPICH Hydra remembered-4.0.")).unwrap();
+    assert!(doctor(&dir).contains("(MPICH Hydra remembered-4.0."), "{}", doctor(&dir));
+    // Another file at that path, even with the same size and modification time, is asked again.
+    let modified = std::fs::metadata(&launcher).unwrap().modified().unwrap();
+    std::fs::copy("/usr/bin/mpiexec.hydra", dir.join("copy")).unwrap();
+    std::fs::rename(dir.join("copy"), &launcher).unwrap();
+    std::fs::File::options().write(true).open(&launcher).unwrap().set_modified(modified).unwrap();
+    assert!(doctor(&dir).contains("(MPICH Hydra 4.0."), "{}", doctor(&dir));
+}
+
+#[test]
+fn a_wrapper_script_is_asked_every_time_and_its_silence_once() {
+    let dir = scratch("fallback_script_asked");
+    let calls = dir.join("calls");
+    // A module's mpirun that runs whichever MPI the environment names.
+    let bin = site_wrapper(&dir, &format!("echo \"$*\" >> {}; exec \"$SITE_MPI\" \"$@\"", calls.display()));
+    let questions =
+        || std::fs::read_to_string(&calls).unwrap_or_default().lines().filter(|l| *l == "--version").count();
+    for site_mpi in ["/usr/bin/mpirun.openmpi", "/usr/bin/mpiexec.hydra", "/usr/bin/mpirun.openmpi"] {
+        let out = run(&dir, &bin, true, &format!("export SITE_MPI={site_mpi}; mpirun -n 1 /bin/true"));
+        assert!(out.status.success(), "{site_mpi}: {}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "{site_mpi}: {}", text(&out.stderr));
     }
-    assert_eq!(questions(), 1, "asked once for two launches");
-    let cache = std::fs::read_to_string(dir.join("home/.cache/envtrack/launchers")).unwrap();
-    assert!(cache.contains("openmpi-4\t") && cache.contains("Open MPI 4.1."), "{cache}");
-    // A new version of the wrapper (another size and time) is asked again.
-    let wrapper = bin.join("mpirun");
-    let mut script = std::fs::read_to_string(&wrapper).unwrap();
-    script.push_str("# upgraded\n");
-    std::fs::write(&wrapper, script).unwrap();
-    let out = run(&dir, &bin, true, launch);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(questions(), 2, "asked again after a change");
+    assert_eq!(questions(), 3, "a script is asked at every launch");
+    // A script that says nothing recognisable is asked once: its silence is remembered.
+    let quiet = scratch("fallback_script_silent");
+    let backend = quiet.join("launch");
+    std::fs::write(&backend, format!("#!/bin/sh\necho \"$*\" >> {}\n", quiet.join("calls").display())).unwrap();
+    std::fs::set_permissions(&backend, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin = site_wrapper(&quiet, &format!("exec {} \"$@\"", backend.display()));
+    for _ in 0..2 {
+        let out = run(&quiet, &bin, true, "mpirun -n 1 prog");
+        assert_eq!(envtrack_lines(&out.stderr).len(), 1, "{}", text(&out.stderr));
+    }
+    let asked = std::fs::read_to_string(quiet.join("calls")).unwrap();
+    assert_eq!(asked.lines().filter(|l| *l == "--version").count(), 1, "{asked}");
 }
 
 #[test]
@@ -184,4 +210,16 @@ fn a_worker_whose_snapshot_arrived_broken_still_runs() {
     let out = output(&mut command);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("ran"));
+}
+
+/// A launcher whose `--version` leaves something behind that holds its output open (a daemon, a
+/// background job) is still recognised by what it printed (before: the answer was dropped after
+/// waiting 10 s).
+#[test]
+fn a_version_answer_is_read_even_when_something_holds_the_pipe() {
+    let dir = scratch("fallback_held_pipe");
+    let bin = site_wrapper(&dir, "[ \"$1\" = --version ] && (sleep 3 &)\nexec \"$SITE_MPI\" \"$@\"");
+    let out = run(&dir, &bin, true, "export SITE_MPI=/usr/bin/mpirun.openmpi; mpirun --oversubscribe -n 1 /bin/true");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }

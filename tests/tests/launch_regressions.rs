@@ -161,3 +161,42 @@ fn a_launcher_asked_for_its_version_says_only_that() {
         assert!(envtrack_lines(&with.stderr).is_empty(), "{script}: {}", text(&with.stderr));
     }
 }
+
+/// A value the command line sets for the ranks stands over the tracked one, as without envtrack
+/// (before: the tracked value was applied over it on every rank).
+#[test]
+fn a_value_the_command_line_sets_stands() {
+    let dir = scratch("regression_explicit_values");
+    let prog = script_file(&dir.join("prog"), "echo \"$FAKE_NODE X=${X-unset}\"");
+    let agent = fake_ssh_agent(&dir);
+    let hydra: Vec<String> =
+        envtrack_tests::launchers::hydra_args(&agent, "nodeA,nodeB").iter().map(|a| shell_quote(a)).collect();
+    for launch in [
+        format!("{} -x X=mine -n 2 {}", mpirun4(&dir), prog.display()),
+        format!("mpiexec.hydra {} -genv X mine -n 2 {}", hydra.join(" "), prog.display()),
+        format!("mpiexec.hydra {} -genvnone -genv X=mine -n 2 {}", hydra.join(" "), prog.display()),
+    ] {
+        let with = run(&dir, &dir, None, true, &[], &launch);
+        assert!(with.status.success(), "{launch}: {}", text(&with.stderr));
+        let mut lines: Vec<String> = text(&with.stdout).lines().map(str::to_string).collect();
+        lines.sort();
+        assert_eq!(lines, ["nodeA X=mine", "nodeB X=mine"], "{launch}: {}", text(&with.stderr));
+    }
+}
+
+/// A launcher earlier in PATH that cannot run (its interpreter is gone, as in a moved venv): execvp
+/// goes on to the next one of that name, and so does a routed launch (before: exit 127).
+#[test]
+fn a_broken_launcher_earlier_in_path_gives_way_to_the_next() {
+    let dir = scratch("regression_stale_launcher");
+    let stale = dir.join("stale-bin");
+    std::fs::create_dir_all(&stale).unwrap();
+    script_file(&stale.join("mpirun"), "");
+    std::fs::write(stale.join("mpirun"), "#!/nonexistent/sh\n").unwrap();
+    let script = "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; python3 -c 'import subprocess, sys; sys.exit(subprocess.run([\"mpirun\", \"--oversubscribe\", \"-n\", \"1\", \"true\"]).returncode)'";
+    let without = run(&dir, &dir, Some(&stale), false, &[], script);
+    assert!(without.status.success(), "without envtrack: {}", text(&without.stderr));
+    let with = run(&dir, &dir, Some(&stale), true, &[], script);
+    assert!(with.status.success(), "{}", text(&with.stderr));
+    assert!(envtrack_lines(&with.stderr).len() <= 1, "{}", text(&with.stderr));
+}

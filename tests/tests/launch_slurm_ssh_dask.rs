@@ -76,6 +76,34 @@ fn srun_tasks_get_the_tracked_values_whatever_the_export_option() {
         let out = tracked_bash(&launch, &all);
         assert_reports(&out, 2, &format!("srun {options} {extra:?}"));
     }
+    // The job is named after the user's program, not envtrack's wrapper: `%x` in an output
+    // pattern, SLURM_JOB_NAME in the task.
+    let pattern = dir.join("out-%x.txt");
+    let launch = format!("srun -N1 -n1 -o {} printenv SLURM_JOB_NAME", pattern.display());
+    let out = tracked_bash(&launch, &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = std::fs::read_to_string(dir.join("out-printenv.txt"));
+    assert_eq!(written.as_deref().ok(), Some("printenv\n"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A value the command line sets stands, over the tracked one (as without envtrack).
+    let launch = "srun -N1 -n1 --export=NCCL_DEBUG=WARN /bin/sh -c 'echo \"NCCL_DEBUG=$NCCL_DEBUG\"'";
+    let out = tracked_bash(launch, &env);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "NCCL_DEBUG=WARN\n", "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_task_whose_launcher_dropped_envtracks_variables_says_so_and_runs() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_dropped");
+    let slurm = Slurm::start(&dir);
+    // `--export=NONE,X=1`: srun exports nothing of the list (as NONE), envtrack's variables included.
+    let launch = "srun -N1 -n1 --export=NONE,X=1 /bin/sh -c 'echo ran; exit 3'";
+    let out = tracked_bash(launch, &slurm.env());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n", "{stderr}");
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("the launcher did not pass envtrack's variables"), "{lines:?}");
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! What launchers said they are, remembered so that each is asked once per
 //! version: `$XDG_CACHE_HOME/envtrack/launchers` (else `~/.cache/…`), one line
-//! per launcher, `TABLE SIZE MTIME RCMD IDENTITY PATH` separated by tabs (`TABLE`
-//! `-`: it said nothing recognisable), keyed
-//! by the launcher's real path, size and modification time (an upgrade or a
-//! rebuild changes them). A cache that cannot be read or written is skipped.
+//! per launcher, `TABLE SIZE STAMP RCMD IDENTITY PATH` separated by tabs (`TABLE`
+//! `-`: it said nothing recognisable), keyed by the launcher's real path, size,
+//! modification and change times and inode (an upgrade or a rebuild changes
+//! them). A cache that cannot be read or written is skipped.
 
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -24,7 +24,7 @@ fn cache_file() -> Option<PathBuf> {
     Some(base.join("envtrack").join("launchers"))
 }
 
-/// `path`'s key: its real path, size and modification time (nanoseconds).
+/// `path`'s key: its real path, size, and modification and change times and inode.
 fn key(path: &Path) -> Option<(Vec<u8>, String, String)> {
     let real = path.canonicalize().ok()?;
     let meta = std::fs::metadata(&real).ok()?;
@@ -32,7 +32,17 @@ fn key(path: &Path) -> Option<(Vec<u8>, String, String)> {
     if real.iter().any(|&b| b == b'\t' || b == b'\n') {
         return None;
     }
-    Some((real, meta.size().to_string(), format!("{}.{:09}", meta.mtime(), meta.mtime_nsec())))
+    // The change time and inode too: `touch -r` can give another file the same size and mtime.
+    let stamp = format!(
+        "{}.{:09},{}.{:09},{}:{}",
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        meta.dev(),
+        meta.ino()
+    );
+    Some((real, meta.size().to_string(), stamp))
 }
 
 /// The cache file's text: a regular file, at most [`MOST`] lines' worth.

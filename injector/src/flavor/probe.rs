@@ -2,6 +2,7 @@
 //! pdsh), without envtrack, with no input, for at most [`PATIENCE`].
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -44,30 +45,53 @@ fn run(path: &Path, argument: &str) -> Option<String> {
         }))
         .stdin(Stdio::null())
         .stdout(writer.try_clone().ok()?)
-        .stderr(writer);
+        .stderr(writer)
+        // Its own process group: what it leaves behind on a timeout is ended with it.
+        .process_group(0);
     let mut child = command.spawn().ok()?;
     drop(command); // closes this side's copies of the pipe's write end
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = reader.take(MOST).read_to_end(&mut text);
-        let _ = sender.send(text);
-    });
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                // Only the process this function started, by its pid.
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
+        let mut reader = reader.take(MOST);
+        let mut chunk = [0u8; 4096];
+        while let Ok(read @ 1..) = reader.read(&mut chunk) {
+            if sender.send(chunk[..read].to_vec()).is_err() {
+                return;
             }
         }
+    });
+    let deadline = Instant::now() + PATIENCE;
+    let mut text = Vec::new();
+    let mut exited = None;
+    let mut all_read = false;
+    loop {
+        if all_read {
+            std::thread::sleep(Duration::from_millis(5));
+        } else {
+            match receiver.recv_timeout(Duration::from_millis(5)) {
+                Ok(chunk) => text.extend_from_slice(&chunk),
+                Err(mpsc::RecvTimeoutError::Disconnected) => all_read = true,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+        let now = Instant::now();
+        if exited.is_none() && matches!(child.try_wait(), Ok(Some(_))) {
+            exited = Some(now);
+        }
+        // Exited, and all read, or a daemon it left behind holds the pipe: what it said is enough.
+        let done = exited.is_some_and(|at| all_read || now.duration_since(at) > Duration::from_millis(200));
+        if done || now >= deadline {
+            break;
+        }
     }
-    // A daemon the launcher left behind may hold the pipe open: wait no longer than the deadline.
-    let text = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()?;
+    if exited.is_none() && child.try_wait().ok().flatten().is_none() {
+        // Only the processes this function started: the probe's own process group.
+        // SAFETY: kill has no memory preconditions; the group is the child's own.
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+        let _ = child.wait();
+        return None;
+    }
+    let _ = child.wait();
     Some(String::from_utf8_lossy(&text).into_owned())
 }
 

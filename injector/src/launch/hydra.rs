@@ -63,16 +63,16 @@ mod tests {
     fn env_restrictions_name_the_transport() {
         assert_eq!(
             rewrite_text("-n 2 -genvnone prog"),
-            "-n 2 -genvlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply -- prog"
+            "-n 2 -genvlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply --carried -- prog"
         );
         assert_eq!(
             rewrite_text("-genvlist A,B -n 1 prog"),
-            "-genvlist A,B,T_PARTS,T_0,ENVTRACK_HYDRA_PAD -n 1 /i apply -- prog"
+            "-genvlist A,B,T_PARTS,T_0,ENVTRACK_HYDRA_PAD -n 1 /i apply --carried -- prog"
         );
         assert_eq!(
             rewrite_text("-hosts a,b -n 1 -envnone p1 : -n 1 -envlist X p2 y"),
-            "-hosts a,b -n 1 -envlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply -- p1 : -n 1 -envlist X,T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply -- p2 y"
+            "-hosts a,b -n 1 -envlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply --carried -- p1 : -n 1 -envlist X,T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply --carried -- p2 y"
         );
-        assert_eq!(rewrite_text("-genv A 1 -n 1 prog"), "-genv A 1 -n 1 /i apply -- prog");
+        assert_eq!(rewrite_text("-genv A 1 -n 1 prog"), "-genv A 1 -n 1 /i apply --carried -- prog");
     }
 }

@@ -50,6 +50,39 @@ pub fn rewrite(launcher: &Launcher, args: &[OsString], context: &mut Context<'_>
     }
 }
 
+/// The names whose values the command line sets for the workers itself
+/// (`-x NAME=VALUE`, `-genv NAME VALUE`, `--export=…,NAME=VALUE`, and the same in
+/// `SLURM_EXPORT_ENV`): such a value stands on the workers, as a value a program
+/// passes explicitly does, so the tracked change of that name does not travel.
+pub fn explicitly_set(launcher: &Launcher, args: &[OsString], env: &Environment) -> Vec<Vec<u8>> {
+    let table = tables::table(launcher.table);
+    let mut names = Vec::new();
+    let assigned = |item: &[u8]| item.iter().position(|&b| b == b'=').map(|at| item[..at].to_vec());
+    let mut rest = args;
+    while let Ok(parsed) = table.read(rest) {
+        for found in &parsed.options {
+            let first = found.values.first().map(|v| v.as_bytes()).unwrap_or_default();
+            match (launcher.flavor, found.spec.name()) {
+                (Flavor::OpenMpi, "-x") => names.extend(assigned(first)),
+                (Flavor::Hydra, "-genv" | "-env") => names.push(assigned(first).unwrap_or_else(|| first.to_vec())),
+                (Flavor::Slurm, "--export") => names.extend(first.split(|&b| b == b',').filter_map(assigned)),
+                _ => {}
+            }
+        }
+        let program = &rest[parsed.operands..];
+        match program.iter().position(|w| w.as_bytes() == b":") {
+            Some(end) => rest = &program[end + 1..],
+            None => break,
+        }
+    }
+    if launcher.flavor == Flavor::Slurm {
+        if let Some(value) = env.get(b"SLURM_EXPORT_ENV") {
+            names.extend(value.split(|&b| b == b',').filter_map(assigned));
+        }
+    }
+    names
+}
+
 /// Options that make a launcher print something and start nothing.
 const INFORMATIONAL: [&str; 10] =
     ["--help", "--version", "-help", "-version", "-info", "-h", "-V", "--usage", "-L", "-q"];
@@ -83,9 +116,10 @@ pub fn read<'t>(table: &'t Table, args: &[OsString]) -> Result<Parsed<'t>, Usage
     table.read(args).map_err(|problem: Unreadable| UsageError::new(format!("{}: {problem}", table.title)))
 }
 
-/// `envtrack-inject apply --` before a worker's program.
+/// `envtrack-inject apply --carried --` before a worker's program (`--carried`:
+/// the launcher was to forward the snapshot, and the worker says so if it did not).
 pub fn wrapper(context: &Context<'_>) -> Vec<OsString> {
-    vec![context.remote_injector.to_os_string(), "apply".into(), "--".into()]
+    vec![context.remote_injector.to_os_string(), "apply".into(), "--carried".into(), "--".into()]
 }
 
 /// `words` (a launcher's options) with the options `replace` returns words
@@ -171,25 +205,47 @@ mod tests {
     fn the_options_of_todays_launchers_are_read_as_they_read_them() {
         use tables::TableKind::*;
         let cases = [
-            (OpenMpi5, "--display map -n 2 prog", "-x T_PARTS -x T_0 --display map -n 2 /i apply -- prog"),
+            (OpenMpi5, "--display map -n 2 prog", "-x T_PARTS -x T_0 --display map -n 2 /i apply --carried -- prog"),
             (
                 OpenMpi5,
                 "--prtemca plm_ssh_agent /x/agent --pmixmca a b -n 2 prog",
-                "-x T_PARTS -x T_0 --prtemca plm_ssh_agent /x/agent --pmixmca a b -n 2 /i apply -- prog",
+                "-x T_PARTS -x T_0 --prtemca plm_ssh_agent /x/agent --pmixmca a b -n 2 /i apply --carried -- prog",
             ),
             (
                 OpenMpi5,
                 "--runtime-options abort-nonzero-status -x A=1 -n 2 prog",
-                "-x T_PARTS -x T_0 --runtime-options abort-nonzero-status -x A=1 -n 2 /i apply -- prog",
+                "-x T_PARTS -x T_0 --runtime-options abort-nonzero-status -x A=1 -n 2 /i apply --carried -- prog",
             ),
-            (Srun, "--gpus-per-node 4 -n2 prog", "--gpus-per-node 4 -n2 /i apply -- prog"),
-            (HydraMpich, "-topolib hwloc -n 2 prog", "-topolib hwloc -n 2 /i apply -- prog"),
-            (HydraMpich, "-genv A=1 -n 2 prog", "-genv A=1 -n 2 /i apply -- prog"),
-            (HydraIntel, "-perhost 1 -n 2 prog", "-perhost 1 -n 2 /i apply -- prog"),
+            (Srun, "--gpus-per-node 4 -n2 prog", "--job-name=prog --gpus-per-node 4 -n2 /i apply --carried -- prog"),
+            (HydraMpich, "-topolib hwloc -n 2 prog", "-topolib hwloc -n 2 /i apply --carried -- prog"),
+            (HydraMpich, "-genv A=1 -n 2 prog", "-genv A=1 -n 2 /i apply --carried -- prog"),
+            (HydraIntel, "-perhost 1 -n 2 prog", "-perhost 1 -n 2 /i apply --carried -- prog"),
         ];
         for (table, input, expected) in cases {
             let out = rewrite_for_test(table, input, &mut Environment::new());
             assert_eq!(out, expected, "{table:?}: {input}");
+        }
+    }
+
+    #[test]
+    fn names_the_command_line_sets_are_found_in_every_context() {
+        use tables::TableKind::*;
+        let cases: [(tables::TableKind, &str, &[&str]); 4] = [
+            (OpenMpi4, "-x A=1 -x B -n 1 prog -x C=3 : -x D=4 -n 1 other", &["A", "D"]),
+            (HydraMpich, "-genv A 1 -genv B=2 -n 1 prog : -env C 3 -n 1 other", &["A", "B", "C"]),
+            (Srun, "--export=ALL,A=1,B -n1 prog", &["A"]),
+            (Ssh, "-o A=1 host cmd", &[]),
+        ];
+        for (table, text, expected) in cases {
+            let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
+            let launcher = Launcher { flavor: table.flavor(), table, identity: String::new(), default_rcmd: None };
+            let env = Environment::from_pairs([("SLURM_EXPORT_ENV", "E=5")]);
+            let mut found = explicitly_set(&launcher, &args, &env);
+            if table == Srun {
+                assert_eq!(found.pop(), Some(b"E".to_vec()));
+            }
+            let expected: Vec<Vec<u8>> = expected.iter().map(|n| n.as_bytes().to_vec()).collect();
+            assert_eq!(found, expected, "{text}");
         }
     }
 

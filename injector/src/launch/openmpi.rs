@@ -53,11 +53,11 @@ mod tests {
     fn wraps_every_app_context_and_keeps_user_options() {
         assert_eq!(
             rewrite_text("-n 2 --host a,b -x USER_VAR --mca btl self,tcp ./app -n 5 : -n 1 other x"),
-            "-x T_PARTS -x T_0 -n 2 --host a,b -x USER_VAR --mca btl self,tcp /i apply -- ./app -n 5 : -x T_PARTS -x T_0 -n 1 /i apply -- other x"
+            "-x T_PARTS -x T_0 -n 2 --host a,b -x USER_VAR --mca btl self,tcp /i apply --carried -- ./app -n 5 : -x T_PARTS -x T_0 -n 1 /i apply --carried -- other x"
         );
         assert_eq!(
             rewrite_text("-np 2 --oversubscribe prog"),
-            "-x T_PARTS -x T_0 -np 2 --oversubscribe /i apply -- prog"
+            "-x T_PARTS -x T_0 -np 2 --oversubscribe /i apply --carried -- prog"
         );
     }
 }

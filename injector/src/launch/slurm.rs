@@ -23,8 +23,23 @@ fn export_value(value: &[u8], transport: &[String]) -> OsString {
     }
 }
 
+/// `--job-name=PROGRAM` when srun would name the job after its program, which the
+/// wrapper replaces: `%x` in `-o`/`-e` patterns, `SLURM_JOB_NAME` and `squeue`
+/// show the user's program, as without envtrack.
+fn job_name(table: &Table, args: &[OsString], context: &Context<'_>) -> Option<OsString> {
+    let parsed = table.read(args).ok()?;
+    let program = args.get(parsed.operands)?;
+    if parsed.has("-J") || context.env.get(b"SLURM_JOB_NAME").is_some() {
+        return None;
+    }
+    let mut option = OsString::from("--job-name=");
+    option.push(program);
+    Some(option)
+}
+
 pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
     let transport = context.transport;
+    let named = job_name(table, args, context);
     // Each component of a heterogeneous step (`srun OPTIONS PROG : OPTIONS PROG`) is wrapped.
     let out = wrap_app_contexts(table, args, context, |parsed, options| {
         if parsed.has("--bcast") {
@@ -55,7 +70,7 @@ pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> R
         let rewritten = export_value(&value, transport);
         context.env.set(b"SLURM_EXPORT_ENV", rewritten.as_bytes());
     }
-    Ok(out)
+    Ok(named.into_iter().chain(out).collect())
 }
 
 #[cfg(test)]
@@ -72,16 +87,24 @@ mod tests {
         let mut env = Environment::new();
         assert_eq!(
             rewrite_text("-N1 -n 2 --export=NONE /bin/env", &mut env),
-            "-N1 -n 2 --export=T_PARTS,T_0 /i apply -- /bin/env"
+            "--job-name=/bin/env -N1 -n 2 --export=T_PARTS,T_0 /i apply --carried -- /bin/env"
         );
-        assert_eq!(rewrite_text("--export A,B=1 prog", &mut env), "--export A,B=1,T_PARTS,T_0 /i apply -- prog");
+        assert_eq!(
+            rewrite_text("--export A,B=1 prog", &mut env),
+            "--job-name=prog --export A,B=1,T_PARTS,T_0 /i apply --carried -- prog"
+        );
         assert_eq!(
             rewrite_text("-N1 --export NONE --ntasks=2 prog", &mut env),
-            "-N1 --export T_PARTS,T_0 --ntasks=2 /i apply -- prog"
+            "--job-name=prog -N1 --export T_PARTS,T_0 --ntasks=2 /i apply --carried -- prog"
         );
-        assert_eq!(rewrite_text("--export=ALL,B=1 prog -n 3", &mut env), "--export=ALL,B=1 /i apply -- prog -n 3");
-        let mut env = Environment::from_pairs([("SLURM_EXPORT_ENV", "NONE")]);
-        rewrite_text("prog", &mut env);
+        assert_eq!(
+            rewrite_text("--export=ALL,B=1 prog -n 3", &mut env),
+            "--job-name=prog --export=ALL,B=1 /i apply --carried -- prog -n 3"
+        );
+        // A job name given, or inherited from the allocation, stands.
+        assert_eq!(rewrite_text("-J mine prog", &mut env), "-J mine /i apply --carried -- prog");
+        let mut env = Environment::from_pairs([("SLURM_EXPORT_ENV", "NONE"), ("SLURM_JOB_NAME", "batch")]);
+        assert_eq!(rewrite_text("prog", &mut env), "/i apply --carried -- prog");
         assert_eq!(env.get(b"SLURM_EXPORT_ENV"), Some(&b"T_PARTS,T_0"[..]));
     }
 }
