@@ -223,3 +223,28 @@ fn a_version_answer_is_read_even_when_something_holds_the_pipe() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }
+
+/// The line a launch that cannot be carried prints never ends the launch: not when standard error
+/// is a closed pipe, not twice through a wrapper that adds options of its own.
+#[test]
+fn the_one_line_is_one_line_and_never_fatal() {
+    let dir = scratch("fallback_one_line");
+    let backend = dir.join("site-launch");
+    std::fs::write(&backend, "#!/bin/sh\necho ran; exit 7\n").unwrap();
+    std::fs::set_permissions(&backend, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin = site_wrapper(&dir, &format!("exec {} \"$@\"", backend.display()));
+    let closed_stderr = "python3 -c 'import os, subprocess, sys; r, w = os.pipe(); os.close(r); \
+                         sys.exit(subprocess.run([\"mpirun\", \"-n\", \"1\", \"prog\"], stderr=w).returncode)'";
+    let out = run(&dir, &bin, true, closed_stderr);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ran\n");
+    // A wrapper that adds options and runs the real launcher, which cannot be carried either.
+    let bin = site_wrapper(&dir, "exec /usr/bin/mpirun.openmpi --mca btl self,tcp \"$@\"");
+    let out = run(&dir, &bin, true, "mpirun --frobnicate -n 1 /bin/true");
+    assert!(!out.status.success());
+    assert_eq!(envtrack_lines(&out.stderr).len(), 1, "{}", text(&out.stderr));
+    // An empty ENVTRACK_REMOTE_INJECT is no path: the launch is carried as without it.
+    let out = run(&dir, &dir, true, "ENVTRACK_REMOTE_INJECT= mpirun --oversubscribe -n 1 /bin/true");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
