@@ -1,7 +1,7 @@
 //! Launchers' options as data: which words of a launcher's command line are
 //! its options (and their values), and where the program begins.
 //!
-//! Each launcher's table is a text file in `options/`, written from the
+//! Each launcher's table is a text file in `tables/`, written from the
 //! launcher's own help and checked against it by the test suite
 //! (`tests/tests/launcher_options.rs`). A file is:
 //!
@@ -18,15 +18,17 @@
 //!
 //! `getopt` is POSIX/GNU getopt_long: short options grouped (`-tp22`),
 //! values glued or in the next word, `--name=value`, unique prefixes of
-//! long names, `--` ends the options. `words` is how MPI launchers parse:
-//! each option a whole word, its values the next words.
+//! long names, `--` ends the options (`options/getopt.rs`). `words` is how MPI launchers parse
+//! (`options/words.rs`): each option a whole word, its values the next words.
 //!
 //! Written by hand rather than with a parsing crate: the parse must
 //! reproduce, word for word, what each launcher's own parser does with the
 //! same command line, and keep every word as the user gave it.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
+
+mod getopt;
+mod words;
 
 /// How many values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,26 +75,6 @@ pub enum Dashes {
     Either,
     /// Any number.
     Any,
-}
-
-impl WordRules {
-    fn name_matches(&self, listed: &[u8], given: &[u8]) -> bool {
-        let (listed, given) = match self.dashes {
-            Dashes::Listed => (listed, given),
-            Dashes::Either => (strip_dashes(listed, 2), strip_dashes(given, 2)),
-            Dashes::Any => (strip_dashes(listed, usize::MAX), strip_dashes(given, usize::MAX)),
-        };
-        if self.any_case {
-            listed.eq_ignore_ascii_case(given)
-        } else {
-            listed == given
-        }
-    }
-}
-
-fn strip_dashes(name: &[u8], most: usize) -> &[u8] {
-    let dashes = name.iter().take(most).take_while(|&&b| b == b'-').count();
-    &name[dashes..]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,151 +194,6 @@ impl Table {
             Syntax::Getopt => self.read_getopt(args),
             Syntax::Words(rules) => self.read_words(args, rules),
         }
-    }
-
-    fn read_words(&self, args: &[OsString], rules: WordRules) -> Result<Parsed<'_>, Unreadable> {
-        let mut options = Vec::new();
-        let mut at = 0;
-        while at < args.len() {
-            let word = args[at].as_bytes();
-            if word == b"--" && rules.double_dash_ends {
-                return Ok(Parsed { options, operands: at + 1, ended_by_dashes: true });
-            }
-            if word.len() < 2 || word[0] != b'-' {
-                break;
-            }
-            let (name, glued) = match word.iter().position(|&b| b == b'=') {
-                Some(eq) if rules.equals => (&word[..eq], Some(&word[eq + 1..])),
-                _ => (word, None),
-            };
-            let spec = self.specs.iter().find(|spec| spec.names.iter().any(|n| rules.name_matches(n.as_bytes(), name)));
-            let Some(spec) = spec else {
-                return Err(Unreadable::Unknown { at: at + 1, word: lossy(word) });
-            };
-            let first = glued.or_else(|| args.get(at + 1).map(|w| w.as_bytes()));
-            let count = match spec.arity {
-                Arity::Values(n) => usize::from(n),
-                Arity::Optional => 0,
-                Arity::Pair if first.is_some_and(|v| v.contains(&b'=')) => 1,
-                Arity::Pair => 2,
-            };
-            let mut values = Vec::new();
-            let mut needed = count;
-            if let Some(value) = glued {
-                if count == 0 && spec.arity != Arity::Optional {
-                    return Err(Unreadable::UnexpectedValue { at: at + 1, word: lossy(word) });
-                }
-                values.push(OsStr::from_bytes(value).to_os_string());
-                needed = count.saturating_sub(1);
-            }
-            if at + needed >= args.len() {
-                return Err(Unreadable::MissingValue { at: at + 1, word: lossy(word) });
-            }
-            values.extend(args[at + 1..=at + needed].iter().cloned());
-            let start = at;
-            at += needed + 1;
-            options.push(Found { spec, words: start..at, values });
-        }
-        Ok(Parsed { options, operands: at, ended_by_dashes: false })
-    }
-
-    fn read_getopt(&self, args: &[OsString]) -> Result<Parsed<'_>, Unreadable> {
-        let mut options = Vec::new();
-        let mut at = 0;
-        while at < args.len() {
-            let word = args[at].as_bytes();
-            if word == b"--" {
-                return Ok(Parsed { options, operands: at + 1, ended_by_dashes: true });
-            }
-            if word.len() < 2 || word[0] != b'-' {
-                break;
-            }
-            let start = at;
-            if let Some(long) = word.strip_prefix(b"--") {
-                let (name, glued) = match long.iter().position(|&b| b == b'=') {
-                    Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
-                    None => (long, None),
-                };
-                let spec = self.long_option(name, at, word)?;
-                let mut values = Vec::new();
-                match (spec.arity, glued) {
-                    (Arity::Values(0), Some(_)) => {
-                        return Err(Unreadable::UnexpectedValue { at: at + 1, word: lossy(word) })
-                    }
-                    (_, Some(value)) => values.push(OsStr::from_bytes(value).to_os_string()),
-                    (Arity::Values(n), None) => {
-                        for _ in 0..n {
-                            at += 1;
-                            let value =
-                                args.get(at).ok_or(Unreadable::MissingValue { at: start + 1, word: lossy(word) })?;
-                            values.push(value.clone());
-                        }
-                    }
-                    (Arity::Optional, None) => {}
-                    (Arity::Pair, None) => {
-                        return Err(Unreadable::Unknown { at: at + 1, word: lossy(word) });
-                    }
-                }
-                at += 1;
-                options.push(Found { spec, words: start..at, values });
-                continue;
-            }
-            // A group of short options: -abc, -p22, -p 22.
-            let mut letters = &word[1..];
-            let mut found_here = Vec::new();
-            while let Some((&letter, rest)) = letters.split_first() {
-                let spec =
-                    self.short_option(letter).ok_or_else(|| Unreadable::Unknown { at: at + 1, word: lossy(word) })?;
-                let mut values = Vec::new();
-                letters = rest;
-                match spec.arity {
-                    Arity::Values(0) => {}
-                    Arity::Optional => {
-                        if !letters.is_empty() {
-                            values.push(OsStr::from_bytes(letters).to_os_string());
-                            letters = b"";
-                        }
-                    }
-                    Arity::Values(_) | Arity::Pair => {
-                        if letters.is_empty() {
-                            at += 1;
-                            let value =
-                                args.get(at).ok_or(Unreadable::MissingValue { at: start + 1, word: lossy(word) })?;
-                            values.push(value.clone());
-                        } else {
-                            values.push(OsStr::from_bytes(letters).to_os_string());
-                            letters = b"";
-                        }
-                    }
-                }
-                found_here.push((spec, values));
-            }
-            at += 1;
-            options.extend(found_here.into_iter().map(|(spec, values)| Found { spec, words: start..at, values }));
-        }
-        Ok(Parsed { options, operands: at, ended_by_dashes: false })
-    }
-
-    fn short_option(&self, letter: u8) -> Option<&Spec> {
-        self.specs.iter().find(|spec| spec.names.iter().any(|n| n.len() == 2 && n.as_bytes() == [b'-', letter]))
-    }
-
-    /// getopt_long's matching: an exact long name, else the one long option `name` abbreviates.
-    fn long_option(&self, name: &[u8], at: usize, word: &[u8]) -> Result<&Spec, Unreadable> {
-        let long_names = || {
-            self.specs.iter().flat_map(|spec| {
-                spec.names.iter().filter_map(move |n| n.strip_prefix("--").map(|n| (spec, n.as_bytes())))
-            })
-        };
-        if let Some((spec, _)) = long_names().find(|(_, n)| *n == name) {
-            return Ok(spec);
-        }
-        let mut matching = long_names().filter(|(_, n)| n.starts_with(name)).map(|(spec, _)| spec);
-        let first = matching.next().ok_or_else(|| Unreadable::Unknown { at: at + 1, word: lossy(word) })?;
-        if matching.any(|other| !std::ptr::eq(other, first)) {
-            return Err(Unreadable::Ambiguous { at: at + 1, word: lossy(word) });
-        }
-        Ok(first)
     }
 }
 
