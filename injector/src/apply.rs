@@ -40,6 +40,7 @@ pub fn read_snapshot(source: &Path, registry: &Registry) -> Result<Snapshot, Usa
 pub fn prepare(
     mut env: Environment,
     source: Option<&Path>,
+    keep: &[Vec<u8>],
     directives: DirectiveSet,
     library: &Path,
     registry: &Registry,
@@ -51,6 +52,8 @@ pub fn prepare(
         (None, Some(carried)) => carried,
         (None, None) => inherited_snapshot(&env)?,
     };
+    // Names the launcher's command line set for this worker: its value stands.
+    snapshot.tracked.retain(|tracked| !keep.contains(&tracked.name));
     apply_and_hand_on(&mut env, &mut snapshot, directives, library, registry, Target::App)?;
     Ok((env, snapshot))
 }
@@ -58,12 +61,13 @@ pub fn prepare(
 /// Applies and execs. Returns only on failure.
 pub fn run(
     source: Option<&Path>,
+    keep: &[Vec<u8>],
     directives: DirectiveSet,
     library: &Path,
     registry: &Registry,
     command: &[OsString],
 ) -> Result<std::io::Error, UsageError> {
-    let (env, applied) = prepare(current_environment(), source, directives, library, registry)?;
+    let (env, applied) = prepare(current_environment(), source, keep, directives, library, registry)?;
     let program = command.first().map(|p| p.as_bytes().to_vec()).unwrap_or_default();
     // The snapshot may have brought the log directory (and what to redact) to this node.
     for name in [vars::LOG, crate::redact::REDACT_VAR] {
@@ -100,12 +104,18 @@ fn in_cwd(name: &OsString) -> OsString {
 pub fn run_without(command: &[OsString], problem: &UsageError) -> std::io::Error {
     let mut env = current_environment();
     transport::discard(&mut env);
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    crate::error::say(format_args!(
-        "envtrack: on {}: {problem}; {} runs without the tracked changes",
-        host.trim(),
-        Path::new(&command[0]).display()
-    ));
+    // Every rank meets the same problem: the first says it.
+    let rank = [b"OMPI_COMM_WORLD_RANK".as_slice(), b"PMI_RANK", b"PMIX_RANK", b"SLURM_PROCID"]
+        .iter()
+        .find_map(|name| env.get(name));
+    if rank.is_none_or(|rank| rank == b"0") {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        crate::error::say(format_args!(
+            "envtrack: on {}: {problem}; {} runs without the tracked changes",
+            host.trim(),
+            Path::new(&command[0]).display()
+        ));
+    }
     exec_worker(command, &env)
 }
 

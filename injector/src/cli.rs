@@ -103,6 +103,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", hide = true)]
     pub argv0: Option<OsString>,
 
+    /// The library found COMMAND by a PATH search (execvp): if it cannot be executed, the
+    /// search goes on, as execvp's would.
+    #[arg(long, hide = true)]
+    pub searched: bool,
+
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -114,6 +119,10 @@ pub struct ApplyArgs {
     /// Launch mode's wrapper: the launcher was to forward a snapshot (say so if it did not).
     #[arg(long, hide = true)]
     pub carried: bool,
+
+    /// Launch mode's wrapper: a name the launcher's command line set for this worker (its value stands).
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub keep: Vec<OsString>,
 
     /// The snapshot to apply: a file from `export`, or - for standard input (default: the one the launcher forwarded, else the local one).
     #[arg(long, value_name = "FILE")]

@@ -45,7 +45,7 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
     snapshot.directives.extend(launch.directives);
     let mut travelling = snapshot.resolve(|name| env.get(name));
     let explicit = launch::explicitly_set(&launch.identified, &launch.command[1..], &env);
-    travelling.tracked.retain(|tracked| !explicit.contains(&tracked.name));
+    travelling.tracked.retain(|tracked| !explicit.global.contains(&tracked.name));
     carry_own_variables(&env, &mut travelling);
     travelling.apply_on(&mut env, registry, Target::Job);
     // Values the kernel would refuse in the launcher's environment travel
@@ -62,7 +62,12 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
         env.set(name.as_bytes(), value.as_bytes());
     }
     let names = transport::names(&carried);
-    let mut context = Context { remote_injector: launch.remote_injector, transport: &names, env: &mut env };
+    let mut context = Context {
+        remote_injector: launch.remote_injector,
+        transport: &names,
+        env: &mut env,
+        keep: &explicit.per_context,
+    };
     let args = launch::rewrite(&launch.identified, &launch.command[1..], &mut context)?;
     let mut command = vec![launch.launcher.as_os_str().to_os_string()];
     command.extend(args);
@@ -78,7 +83,12 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
 /// exactly as the program asked (in the environment the library gave it,
 /// with the library preloaded again, as it would have been without routing),
 /// after one line that says what is not carried. Returns only on failure.
-pub fn run_as_asked(command: &[OsString], argv0: Option<&OsStr>, problem: &UsageError) -> std::io::Error {
+pub fn run_as_asked(
+    command: &[OsString],
+    argv0: Option<&OsStr>,
+    searched: bool,
+    problem: &UsageError,
+) -> std::io::Error {
     let mut env = current_environment();
     if let Ok(library) = crate::library::find_library(None) {
         crate::run::preload(&mut env, &library);
@@ -99,12 +109,11 @@ pub fn run_as_asked(command: &[OsString], argv0: Option<&OsStr>, problem: &Usage
     }
     log::record("launch-not-carried", command[0].as_encoded_bytes(), || json!({"problem": problem.message}));
     let error = exec_as(command, argv0, &env);
-    // As execvp does: a launcher found in PATH that cannot be executed (a script whose
-    // interpreter is gone, a venv moved away) gives way to the next one of that name.
+    // As the program's execvp does: a launcher it found in PATH that cannot be executed (a
+    // script whose interpreter is gone, a venv moved away) gives way to the next one of that name.
     let skippable = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::EACCES | libc::ENOEXEC));
-    let name = argv0.filter(|a| !a.as_encoded_bytes().contains(&b'/')).map(Path::new);
-    let (Some(name), true) = (name, skippable) else { return error };
     let failed = Path::new(&command[0]);
+    let (Some(name), true) = (failed.file_name().map(Path::new), skippable && searched) else { return error };
     let path = env.get(b"PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin").to_vec();
     let dirs: Vec<&[u8]> = path.split(|&b| b == b':').collect();
     let in_dir = |dir: &[u8]| Path::new(OsStr::from_bytes(if dir.is_empty() { b"." } else { dir })).join(name);

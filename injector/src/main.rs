@@ -85,7 +85,8 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             // The library routed this exec (it names the program's own argv[0]): whatever
             // envtrack cannot do, the program's exec still happens, as the program asked.
             Err(problem) if cli.run.argv0.is_some() => {
-                let error = launch_mode::run_as_asked(&cli.run.command, cli.run.argv0.as_deref(), &problem);
+                let error =
+                    launch_mode::run_as_asked(&cli.run.command, cli.run.argv0.as_deref(), cli.run.searched, &problem);
                 Ok(Ended::ExecFailed(program, error))
             }
             Err(problem) => Err(problem),
@@ -101,7 +102,8 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
-            let error = apply::run(args.snapshot.as_deref(), directives, &library, &registry, &args.command)?;
+            let keep: Vec<Vec<u8>> = args.keep.iter().map(|n| n.as_encoded_bytes().to_vec()).collect();
+            let error = apply::run(args.snapshot.as_deref(), &keep, directives, &library, &registry, &args.command)?;
             Ok(Ended::ExecFailed(args.command[0].clone(), error))
         }
         Sub::Export { output } => {
@@ -133,6 +135,10 @@ fn worker_fast_path() {
         return;
     }
     let carried = args.next_if(|a| a == "--carried").is_some();
+    let mut keep = Vec::new();
+    while let Some(word) = args.next_if(|a| a.as_encoded_bytes().starts_with(b"--keep=")) {
+        keep.push(word.as_encoded_bytes()[b"--keep=".len()..].to_vec());
+    }
     if args.next().as_deref() != Some("--".as_ref()) {
         return;
     }
@@ -142,7 +148,7 @@ fn worker_fast_path() {
     }
     let result = apply::expect_transport(carried).and_then(|()| registry_from_env()).and_then(|registry| {
         let library = library::find_library(None)?;
-        apply::run(None, Default::default(), &library, &registry, &command)
+        apply::run(None, &keep, Default::default(), &library, &registry, &command)
     });
     let error = match result {
         Ok(error) => error,

@@ -24,12 +24,14 @@ const PATH_MAX: usize = 1024;
 pub struct RouteBuf<'m> {
     injector: &'m mut [u8],
     program: &'m mut [u8],
+    /// The launcher was found by a PATH search (`execvp` of a bare name).
+    searched: bool,
 }
 
 impl<'m> RouteBuf<'m> {
     /// Two path buffers carved from the arena.
     pub fn carve(carve: &mut crate::childenv::Carve<'m>) -> Result<RouteBuf<'m>, crate::childenv::Short> {
-        Ok(RouteBuf { injector: carve.take(PATH_MAX, 0u8)?, program: carve.take(PATH_MAX, 0u8)? })
+        Ok(RouteBuf { injector: carve.take(PATH_MAX, 0u8)?, program: carve.take(PATH_MAX, 0u8)?, searched: false })
     }
 
     /// The injector's NUL-terminated path.
@@ -40,6 +42,12 @@ impl<'m> RouteBuf<'m> {
     /// The launcher's NUL-terminated path.
     pub fn program_path(&self) -> *const c_char {
         self.program.as_ptr().cast()
+    }
+
+    /// Whether the launcher was found by a PATH search: the injector then goes on
+    /// searching, as execvp does, when the one found cannot be executed.
+    pub fn searched(&self) -> bool {
+        self.searched
     }
 }
 
@@ -74,6 +82,12 @@ pub fn route(
     if !find_program(path, search, environ, buf.program) {
         return false;
     }
+    buf.searched = search && !path.contains(&b'/');
+    // A script whose interpreter is gone (a venv moved away) fails to exec with ENOENT, and
+    // execvp (and Python) go on to the next one in PATH: routed, the failure would be hidden.
+    if interpreter_missing(buf.program.as_ptr().cast()) {
+        return false;
+    }
     let Some(injector) = loaded.injector_path(buf.injector) else { return false };
     // The injector path is NUL-terminated.
     if !crate::syscall::is_executable_file(injector.as_ptr().cast()) {
@@ -87,6 +101,27 @@ pub fn route(
         return false;
     }
     true
+}
+
+/// Whether the file at `path` (NUL-terminated) is a script (`#!`) whose
+/// interpreter is not an executable file. Reads at most one line's start into
+/// a stack buffer: no allocation, no lock (this may run in a vfork child).
+fn interpreter_missing(path: *const c_char) -> bool {
+    let Ok(fd) = crate::syscall::open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK, 0) else {
+        return false;
+    };
+    let mut line = [0u8; 256];
+    let read = crate::syscall::read(fd, &mut line[..255]).unwrap_or(0);
+    crate::syscall::close(fd);
+    let Some(rest) = line[..read].strip_prefix(b"#!") else { return false };
+    let rest = &rest[rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..];
+    let end = rest.iter().position(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0)).unwrap_or(rest.len());
+    if end == 0 || (end == rest.len() && read == line.len() - 1) {
+        return false; // no interpreter named, or a line longer than the buffer: let the kernel decide
+    }
+    let mut interpreter = [0u8; 256];
+    interpreter[..end].copy_from_slice(&rest[..end]);
+    !crate::syscall::is_executable_file(interpreter.as_ptr().cast())
 }
 
 /// Finds the file an exec of `path` would run, into `out` (NUL-terminated).

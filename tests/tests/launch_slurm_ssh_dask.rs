@@ -96,11 +96,12 @@ fn a_task_whose_launcher_dropped_envtracks_variables_says_so_and_runs() {
     let dir = scratch("slurm_dropped");
     let slurm = Slurm::start(&dir);
     // `--export=NONE,X=1`: srun exports nothing of the list (as NONE), envtrack's variables included.
-    let launch = "srun -N1 -n1 --export=NONE,X=1 /bin/sh -c 'echo ran; exit 3'";
+    // Two tasks meet the same problem: the first says it.
+    let launch = "srun -N1 -n2 --export=NONE,X=1 /bin/sh -c 'echo ran; exit 3'";
     let out = tracked_bash(launch, &slurm.env());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n", "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\nran\n", "{stderr}");
     let lines = envtrack_lines(&out.stderr);
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("the launcher did not pass envtrack's variables"), "{lines:?}");

@@ -45,8 +45,12 @@ fn rewrite(args: &[String]) -> Vec<OsString> {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     let mut env = Environment::new();
     let transport = vec!["LC_ENVTRACK_REMOTE_PARTS".to_string(), "LC_ENVTRACK_REMOTE_0".to_string()];
-    let mut context =
-        Context { remote_injector: "/opt/envtrack/bin/envtrack-inject".as_ref(), transport: &transport, env: &mut env };
+    let mut context = Context {
+        remote_injector: "/opt/envtrack/bin/envtrack-inject".as_ref(),
+        transport: &transport,
+        env: &mut env,
+        keep: &[],
+    };
     let launcher = Launcher {
         flavor: TableKind::Ssh.flavor(),
         table: TableKind::Ssh,

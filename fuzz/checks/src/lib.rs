@@ -64,8 +64,12 @@ pub fn launcher_rewrite(data: &[u8]) {
         let flavor = table.flavor();
         let launcher = Launcher { flavor, table, identity: String::new(), default_rcmd: Some("ssh".into()) };
         let mut env = Environment::from_pairs([("SLURM_EXPORT_ENV", "NONE")]);
-        let mut context =
-            Context { remote_injector: "/opt/envtrack/envtrack-inject".as_ref(), transport: &transport, env: &mut env };
+        let mut context = Context {
+            remote_injector: "/opt/envtrack/envtrack-inject".as_ref(),
+            transport: &transport,
+            env: &mut env,
+            keep: &[],
+        };
         if let Ok(out) = launch::rewrite(&launcher, &args, &mut context) {
             // A command line that starts nothing (`--help`, `-V`; ssh's `-N`, an empty or a
             // protocol server's command) is left exactly as it is. Otherwise: ssh and pdsh join

@@ -85,11 +85,11 @@ fn run(path: &Path, argument: &str) -> Option<String> {
         }
     }
     if exited.is_none() && child.try_wait().ok().flatten().is_none() {
-        // Only the processes this function started: the probe's own process group.
+        // Only the processes this function started: the probe's own process group. What it
+        // said before the deadline still counts (a launcher that prints its version and
+        // goes on running).
         // SAFETY: kill has no memory preconditions; the group is the child's own.
         unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-        let _ = child.wait();
-        return None;
     }
     let _ = child.wait();
     Some(String::from_utf8_lossy(&text).into_owned())

@@ -39,15 +39,25 @@ pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> R
     context.env.set(PAD.as_bytes(), b"1");
     let mut listed: Vec<String> = context.transport.to_vec();
     listed.push(PAD.to_string());
-    wrap_app_contexts(table, args, context, |parsed, options| {
+    let listed = &listed;
+    // `HYDRA_ENV=none` is `-genvnone` unless an option says otherwise: name envtrack's variables.
+    let env_none = context.env.get(b"HYDRA_ENV").is_some_and(|v| v.eq_ignore_ascii_case(b"none"));
+    let global_choice = table.read(args).is_ok_and(|p| p.has("-genvnone") || p.has("-genvlist") || p.has("-genvall"));
+    let mut out: Vec<OsString> = Vec::new();
+    if env_none && !global_choice {
+        out.push("-genvlist".into());
+        out.push(extend_list(b"", listed));
+    }
+    out.extend(wrap_app_contexts(table, args, context, |parsed, options| {
         if parsed.has("-configfile") {
             return Err(UsageError::new(format!(
                 "{}: the executables of a -configfile are not rewritten; list them on the command line",
                 table.title
             )));
         }
-        Ok(rewrite_options(options, parsed, &listed))
-    })
+        Ok(rewrite_options(options, parsed, listed))
+    })?);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -74,5 +84,10 @@ mod tests {
             "-hosts a,b -n 1 -envlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply --carried -- p1 : -n 1 -envlist X,T_PARTS,T_0,ENVTRACK_HYDRA_PAD /i apply --carried -- p2 y"
         );
         assert_eq!(rewrite_text("-genv A 1 -n 1 prog"), "-genv A 1 -n 1 /i apply --carried -- prog");
+        let mut env = Environment::from_pairs([("HYDRA_ENV", "none")]);
+        assert_eq!(
+            crate::launch::rewrite_for_test(TableKind::HydraMpich, "-n 1 prog", &mut env),
+            "-genvlist T_PARTS,T_0,ENVTRACK_HYDRA_PAD -n 1 /i apply --carried -- prog"
+        );
     }
 }

@@ -32,6 +32,9 @@ pub struct Context<'a> {
     pub transport: &'a [String],
     /// The launcher's environment (a rewrite may change it: `SLURM_EXPORT_ENV`).
     pub env: &'a mut Environment,
+    /// Per app context, the names the command line sets for that context only
+    /// ([`Assignments::per_context`]): its workers keep the launcher's value.
+    pub keep: &'a [Vec<Vec<u8>>],
 }
 
 /// The launcher's arguments (without argv[0]) rewritten for `launcher`, or
@@ -50,25 +53,41 @@ pub fn rewrite(launcher: &Launcher, args: &[OsString], context: &mut Context<'_>
     }
 }
 
-/// The names whose values the command line sets for the workers itself
-/// (`-x NAME=VALUE`, `-genv NAME VALUE`, `--export=…,NAME=VALUE`, and the same in
-/// `SLURM_EXPORT_ENV`): such a value stands on the workers, as a value a program
-/// passes explicitly does, so the tracked change of that name does not travel.
-pub fn explicitly_set(launcher: &Launcher, args: &[OsString], env: &Environment) -> Vec<Vec<u8>> {
+/// The names whose values the command line sets for the workers itself.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Assignments {
+    /// For every worker (`-genv`, Open MPI 5's `-x`, `SLURM_EXPORT_ENV`, or set
+    /// in every app context): the tracked change of such a name does not travel.
+    pub global: Vec<Vec<u8>>,
+    /// For one app context's workers (Open MPI 4's `-x`, Hydra's `-env`, srun's
+    /// `--export` per component): they keep it (`apply --keep=NAME`).
+    pub per_context: Vec<Vec<Vec<u8>>>,
+}
+
+/// What the command line sets for the workers (`-x NAME=VALUE`, `-genv NAME
+/// VALUE`, `-env`, `--export=…,NAME=VALUE`, `SLURM_EXPORT_ENV`): such a value
+/// stands on the workers it is for, as a value a program passes explicitly does.
+pub fn explicitly_set(launcher: &Launcher, args: &[OsString], env: &Environment) -> Assignments {
     let table = tables::table(launcher.table);
-    let mut names = Vec::new();
     let assigned = |item: &[u8]| item.iter().position(|&b| b == b'=').map(|at| item[..at].to_vec());
+    let mut set = Assignments::default();
     let mut rest = args;
     while let Ok(parsed) = table.read(rest) {
+        let mut here = Vec::new();
         for found in &parsed.options {
             let first = found.values.first().map(|v| v.as_bytes()).unwrap_or_default();
             match (launcher.flavor, found.spec.name()) {
-                (Flavor::OpenMpi, "-x") => names.extend(assigned(first)),
-                (Flavor::Hydra, "-genv" | "-env") => names.push(assigned(first).unwrap_or_else(|| first.to_vec())),
-                (Flavor::Slurm, "--export") => names.extend(first.split(|&b| b == b',').filter_map(assigned)),
+                (Flavor::OpenMpi, "-x") if launcher.table == tables::TableKind::OpenMpi4 => {
+                    here.extend(assigned(first))
+                }
+                (Flavor::OpenMpi, "-x") => set.global.extend(assigned(first)),
+                (Flavor::Hydra, "-genv") => set.global.push(assigned(first).unwrap_or_else(|| first.to_vec())),
+                (Flavor::Hydra, "-env") => here.push(assigned(first).unwrap_or_else(|| first.to_vec())),
+                (Flavor::Slurm, "--export") => here.extend(first.split(|&b| b == b',').filter_map(assigned)),
                 _ => {}
             }
         }
+        set.per_context.push(here);
         let program = &rest[parsed.operands..];
         match program.iter().position(|w| w.as_bytes() == b":") {
             Some(end) => rest = &program[end + 1..],
@@ -77,10 +96,19 @@ pub fn explicitly_set(launcher: &Launcher, args: &[OsString], env: &Environment)
     }
     if launcher.flavor == Flavor::Slurm {
         if let Some(value) = env.get(b"SLURM_EXPORT_ENV") {
-            names.extend(value.split(|&b| b == b',').filter_map(assigned));
+            set.global.extend(value.split(|&b| b == b',').filter_map(assigned));
         }
     }
-    names
+    if let Some((first, others)) = set.per_context.split_first() {
+        let everywhere: Vec<Vec<u8>> =
+            first.iter().filter(|name| others.iter().all(|context| context.contains(name))).cloned().collect();
+        set.global.extend(everywhere);
+    }
+    let global = set.global.clone();
+    for context in &mut set.per_context {
+        context.retain(|name| !global.contains(name));
+    }
+    set
 }
 
 /// Options that make a launcher print something and start nothing.
@@ -116,10 +144,19 @@ pub fn read<'t>(table: &'t Table, args: &[OsString]) -> Result<Parsed<'t>, Usage
     table.read(args).map_err(|problem: Unreadable| UsageError::new(format!("{}: {problem}", table.title)))
 }
 
-/// `envtrack-inject apply --carried --` before a worker's program (`--carried`:
-/// the launcher was to forward the snapshot, and the worker says so if it did not).
-pub fn wrapper(context: &Context<'_>) -> Vec<OsString> {
-    vec![context.remote_injector.to_os_string(), "apply".into(), "--carried".into(), "--".into()]
+/// `envtrack-inject apply --carried [--keep=NAME…] --` before the program of app
+/// context `index` (`--carried`: the launcher was to forward the snapshot, and
+/// the worker says so if it did not; `--keep`: names the command line set for
+/// this context, whose values stand).
+pub fn wrapper(context: &Context<'_>, index: usize) -> Vec<OsString> {
+    let mut words: Vec<OsString> = vec![context.remote_injector.to_os_string(), "apply".into(), "--carried".into()];
+    for name in context.keep.get(index).into_iter().flatten() {
+        let mut word = OsString::from("--keep=");
+        word.push(OsStr::from_bytes(name));
+        words.push(word);
+    }
+    words.push("--".into());
+    words
 }
 
 /// `words` (a launcher's options) with the options `replace` returns words
@@ -150,7 +187,7 @@ pub fn wrap_app_contexts(
 ) -> Result<Vec<OsString>, UsageError> {
     let mut out = Vec::new();
     let mut rest = args;
-    loop {
+    for index in 0.. {
         let parsed = read(table, rest)?;
         out.extend(options(&parsed, &rest[..parsed.operands])?);
         let program = &rest[parsed.operands..];
@@ -158,14 +195,15 @@ pub fn wrap_app_contexts(
             return Err(UsageError::new(format!("{}: no program to run was found in its arguments", table.title)));
         }
         let end = program.iter().position(|w| w.as_bytes() == b":").unwrap_or(program.len());
-        out.extend(wrapper(context));
+        out.extend(wrapper(context, index));
         out.extend(program[..end].iter().cloned());
         if end == program.len() {
-            return Ok(out);
+            break;
         }
         out.push(":".into());
         rest = &program[end + 1..];
     }
+    Ok(out)
 }
 
 /// A comma-separated list with `extra` names added (no duplicates).
@@ -189,7 +227,7 @@ pub fn extend_list(list: &[u8], extra: &[String]) -> OsString {
 pub(crate) fn rewrite_for_test(table: tables::TableKind, text: &str, env: &mut Environment) -> String {
     let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
     let transport = vec!["T_PARTS".to_string(), "T_0".to_string()];
-    let mut context = Context { remote_injector: "/i".as_ref(), transport: &transport, env };
+    let mut context = Context { remote_injector: "/i".as_ref(), transport: &transport, env, keep: &[] };
     let launcher = Launcher { flavor: table.flavor(), table, identity: String::new(), default_rcmd: None };
     let out = rewrite(&launcher, &args, &mut context).unwrap();
     out.iter().map(|w| w.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
@@ -230,9 +268,11 @@ mod tests {
     #[test]
     fn names_the_command_line_sets_are_found_in_every_context() {
         use tables::TableKind::*;
-        let cases: [(tables::TableKind, &str, &[&str]); 4] = [
-            (OpenMpi4, "-x A=1 -x B -n 1 prog -x C=3 : -x D=4 -n 1 other", &["A", "D"]),
-            (HydraMpich, "-genv A 1 -genv B=2 -n 1 prog : -env C 3 -n 1 other", &["A", "B", "C"]),
+        let cases: [(tables::TableKind, &str, &[&str]); 5] = [
+            (OpenMpi4, "-x A=1 -x B -x D=0 -n 1 prog -x C=3 : -x D=4 -n 1 other", &["D"]),
+            // (A is kept by the first context's workers only: see the test below.)
+            (OpenMpi5, "-x A=1 -n 1 prog : -x D=4 -n 1 other", &["A", "D"]),
+            (HydraMpich, "-genv A 1 -genv B=2 -n 1 prog : -env C 3 -n 1 other", &["A", "B"]),
             (Srun, "--export=ALL,A=1,B -n1 prog", &["A"]),
             (Ssh, "-o A=1 host cmd", &[]),
         ];
@@ -240,13 +280,34 @@ mod tests {
             let args: Vec<OsString> = text.split(' ').map(OsString::from).collect();
             let launcher = Launcher { flavor: table.flavor(), table, identity: String::new(), default_rcmd: None };
             let env = Environment::from_pairs([("SLURM_EXPORT_ENV", "E=5")]);
-            let mut found = explicitly_set(&launcher, &args, &env);
+            let mut found = explicitly_set(&launcher, &args, &env).global;
+            found.sort();
+            let mut expected: Vec<Vec<u8>> = expected.iter().map(|n| n.as_bytes().to_vec()).collect();
             if table == Srun {
-                assert_eq!(found.pop(), Some(b"E".to_vec()));
+                expected.push(b"E".to_vec());
             }
-            let expected: Vec<Vec<u8>> = expected.iter().map(|n| n.as_bytes().to_vec()).collect();
+            expected.sort();
             assert_eq!(found, expected, "{text}");
         }
+    }
+
+    #[test]
+    fn a_name_set_for_one_context_is_kept_by_its_workers_only() {
+        let args: Vec<OsString> = "-n 1 -x A=1 prog : -n 1 other".split(' ').map(OsString::from).collect();
+        let table = tables::TableKind::OpenMpi4;
+        let launcher = Launcher { flavor: table.flavor(), table, identity: String::new(), default_rcmd: None };
+        let set = explicitly_set(&launcher, &args, &Environment::new());
+        assert_eq!(set, Assignments { global: vec![], per_context: vec![vec![b"A".to_vec()], vec![]] });
+        let transport = vec!["T_PARTS".to_string()];
+        let mut env = Environment::new();
+        let mut context =
+            Context { remote_injector: "/i".as_ref(), transport: &transport, env: &mut env, keep: &set.per_context };
+        let out = rewrite(&launcher, &args, &mut context).unwrap();
+        let out: Vec<String> = out.iter().map(|w| w.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            out.join(" "),
+            "-x T_PARTS -n 1 -x A=1 /i apply --carried --keep=A -- prog : -x T_PARTS -n 1 /i apply --carried -- other"
+        );
     }
 
     #[test]

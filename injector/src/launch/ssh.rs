@@ -52,11 +52,25 @@ pub fn split(table: &Table, args: &[OsString]) -> Result<Split, UsageError> {
     Ok(Split { host, command, runs_command: runs_command && command < args.len() })
 }
 
-/// Programs that speak a protocol over ssh's standard input and output (git,
-/// scp, rsync, sftp, borg): their servers often run behind a forced command
-/// or a restricted shell that reads the command line, so it stays as it is.
-const PROTOCOL_SERVERS: [&[u8]; 7] =
-    [b"git-upload-pack", b"git-receive-pack", b"git-upload-archive", b"scp", b"rsync", b"borg", b"sftp-server"];
+/// Programs that speak a protocol over ssh's standard input and output (git
+/// and its LFS and annex helpers, scp, rsync, sftp, Mercurial, Subversion,
+/// borg): their servers often run behind a forced command or a restricted
+/// shell that reads the command line, so it stays as it is.
+const PROTOCOL_SERVERS: [&[u8]; 13] = [
+    b"git-upload-pack",
+    b"git-receive-pack",
+    b"git-upload-archive",
+    b"git-lfs-authenticate",
+    b"git-lfs-transfer",
+    b"git-annex-shell",
+    b"scp",
+    b"rsync",
+    b"sftp-server",
+    b"hg",
+    b"svnserve",
+    b"borg",
+    b"borgbackup",
+];
 
 pub fn rewrite(table: &Table, args: &[OsString], context: &mut Context<'_>) -> Result<Vec<OsString>, UsageError> {
     let split = split(table, args)?;
@@ -77,10 +91,20 @@ pub fn joined(words: &[OsString]) -> Vec<u8> {
     words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' ')
 }
 
+/// Whether the command runs a protocol server: its program (quoted or not,
+/// after `sudo`, `env`, `exec`, `nice` and `NAME=VALUE` words) is one of
+/// [`PROTOCOL_SERVERS`].
 fn is_protocol_server(command: &[u8]) -> bool {
-    let first = command.split(|b| b.is_ascii_whitespace()).find(|w| !w.is_empty()).unwrap_or_default();
-    let first = first.strip_prefix(b"'").and_then(|w| w.strip_suffix(b"'")).unwrap_or(first);
-    let name = first.rsplit(|&b| b == b'/').next().unwrap_or(first);
+    let unquoted = |word: &[u8]| -> Vec<u8> { word.iter().copied().filter(|&b| b != b'\'' && b != b'"').collect() };
+    let mut words = command.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).map(unquoted);
+    let program = words.find(|word| {
+        let prefix = matches!(word.as_slice(), b"sudo" | b"env" | b"exec" | b"nice" | b"command")
+            || word.starts_with(b"-")
+            || word.iter().position(|&b| b == b'=').is_some_and(|at| at > 0 && !word[..at].contains(&b'/'));
+        !prefix
+    });
+    let Some(program) = program else { return false };
+    let name = program.rsplit(|&b| b == b'/').next().unwrap_or(&program);
     PROTOCOL_SERVERS.contains(&name)
 }
 
@@ -100,7 +124,8 @@ mod tests {
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
         let mut env = Environment::new();
         let transport = vec!["LC_T_PARTS".to_string(), "LC_T_0".to_string()];
-        let mut context = Context { remote_injector: "/opt/e t/inject".as_ref(), transport: &transport, env: &mut env };
+        let mut context =
+            Context { remote_injector: "/opt/e t/inject".as_ref(), transport: &transport, env: &mut env, keep: &[] };
         let out = rewrite(table(TableKind::Ssh), &args, &mut context).unwrap();
         out.iter().map(|w| w.to_string_lossy().into_owned()).collect()
     }
@@ -116,6 +141,13 @@ mod tests {
         let out = rewrite_words(&["nodeA", "-p", "22", "--", "cmd", "-x"]);
         assert_eq!(&out[2..7], ["nodeA", "-p", "22", "--", out[6].as_str()]);
         assert_eq!(out.len(), 7);
+    }
+
+    #[test]
+    fn a_program_that_merely_looks_like_a_protocol_server_is_wrapped() {
+        for words in [&["host", "rsync-wrapper", "x"][..], &["host", "echo", "rsync"], &["host", "./scp.sh"]] {
+            assert_ne!(rewrite_words(words), words, "{words:?}");
+        }
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn build<'m>(loaded: &Loaded, request: &Request, carve: &mut Carve<'m>, changes:
     Ok(built)
 }
 
-/// `envtrack-inject [--argv0=ARGV0] -- PROGRAM ARGS…`: the launcher's full
+/// `envtrack-inject [--argv0=ARGV0] [--searched] -- PROGRAM ARGS…`: the launcher's full
 /// path, the caller's own argv[0] (the launcher gets it, as without
 /// envtrack; in one `--argv0=…` word, so that an argv[0] that looks like an
 /// option — a login-style `-srun`, `--` — is taken as it is), and argv[1..]
@@ -200,6 +200,9 @@ fn routed_argv(
     if let Some(argv0) = argv0 {
         push(argv0);
     }
+    if route.searched() {
+        push(c"--searched".as_ptr());
+    }
     push(c"--".as_ptr());
     push(route.program_path());
     for arg in args {
@@ -210,11 +213,11 @@ fn routed_argv(
 
 const ARGV0_OPTION: &[u8] = b"--argv0=";
 
-/// The routed argv's length: injector, `--argv0=…`, `--`, program,
-/// argv[1..], NULL.
+/// The routed argv's length: injector, `--argv0=…`, `--searched`, `--`,
+/// program, argv[1..], NULL.
 fn routed_argc(argv: *const *const c_char) -> usize {
     // SAFETY: argv is null or NULL-terminated (exec's contract).
-    unsafe { CStrArray::new(argv) }.count() + 4
+    unsafe { CStrArray::new(argv) }.count() + 5
 }
 
 /// The bytes [`routed_argv`] carves.
