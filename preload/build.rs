@@ -8,12 +8,19 @@ fn main() {
     for file in ["src/shim.c", "src/lazy_libc.c", "exports.map", "no-unwind-tables.ld"] {
         println!("cargo:rerun-if-changed={file}");
     }
+    // A build for an older glibc through cargo-zigbuild (`x86_64-unknown-linux-gnu.2.17`):
+    // zig's linker takes neither -z noseparate-code nor -z pack-relative-relocs (DT_RELR needs
+    // glibc 2.36 anyway).
+    println!("cargo:rerun-if-env-changed=CARGO_ZIGBUILD_TARGET");
+    let zig = std::env::var_os("CARGO_ZIGBUILD_TARGET").is_some();
     cc::Build::new()
         .file("src/shim.c")
         .file("src/lazy_libc.c")
         // The memory primitives in lazy_libc.c must not become calls to themselves.
         .flag("-fno-builtin")
-        .flag("-fno-tree-loop-distribute-patterns")
+        // GCC's: no loop turned into a memset/memcpy call (clang, zig's compiler, does not do it
+        // under -fno-builtin).
+        .flag_if_supported("-fno-tree-loop-distribute-patterns")
         .flag("-fno-stack-protector")
         .flag("-fno-asynchronous-unwind-tables")
         .opt_level_str("s")
@@ -28,11 +35,15 @@ fn main() {
     // Lazy binding, as a C library gets by default: binding all of libc's
     // symbols at load (rustc's default -z now) was most of the load cost.
     link("-Wl,-z,lazy".into());
-    link("-Wl,-z,noseparate-code".into());
+    if !zig {
+        link("-Wl,-z,noseparate-code".into());
+    }
     link("-Wl,--no-eh-frame-hdr".into());
     link("-Wl,--hash-style=gnu".into());
     // Relative relocations as a bitmap (DT_RELR, glibc 2.36 and later): smaller, faster to apply.
-    link("-Wl,-z,pack-relative-relocs".into());
+    if !zig {
+        link("-Wl,-z,pack-relative-relocs".into());
+    }
     link(format!("-Wl,-T,{}", dir.join("no-unwind-tables.ld").display()));
     if std::env::var("PROFILE").as_deref() == Ok("release") && std::env::var_os("ENVTRACK_KEEP_SYMBOLS").is_none() {
         link("-Wl,--strip-all".into());
