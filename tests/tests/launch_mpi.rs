@@ -5,15 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use envtrack_tests::launchers::{fake_ssh_agent, hydra_args, openmpi_args};
+use envtrack_tests::ranks::*;
 use envtrack_tests::*;
 use serde_json::Value;
-
-/// A value that must survive byte for byte and never show on a command line.
-const SECRET: &str = "s3cr3t 'single' \"double\" $(id) `id` a=b;c";
-
-fn rank_report() -> PathBuf {
-    workspace().join("tests/programs/rank_report.py")
-}
 
 /// The environment a tracked launch starts from. mpirun gets a TMPDIR of its
 /// own: concurrent mpiruns sharing /tmp race on Open MPI's session directory.
@@ -31,49 +25,19 @@ fn bash_tracked(dir: &Path, script: &str, extra: &[&str]) -> std::process::Outpu
     output(&mut command)
 }
 
-fn assert_no_leak(out: &std::process::Output, dir: &Path) {
-    let agent_log = std::fs::read(dir.join("agent-commands.log")).unwrap_or_default();
-    let agent_log = String::from_utf8_lossy(&agent_log);
-    assert!(!agent_log.contains("s3cr3t"), "a value on a command line the agent saw");
-    for report in reports(&out.stdout) {
-        assert_eq!(report["cmdline_leaks"], Value::Array(vec![]), "a value in /proc/*/cmdline: {report}");
-    }
-}
-
 /// Runs `launcher` (already with its arguments) from a tracked bash that sets
 /// the test's values, and returns the ranks' reports.
 fn launch_from_tracked_bash(dir: &Path, launch: &str) -> (std::process::Output, Vec<Value>) {
-    let script = format!(
-        "export SECRET_VALUE={secret}; export NCCL_DEBUG=INFO; export RAW=$'line1\\nline2\\xff'; \
-         export PATH=/opt/mine:$PATH; export REPORT_NAMES=SECRET_VALUE,NCCL_DEBUG,RAW,PATH; {launch}",
-        secret = shell_quote(SECRET),
-    );
-    let out = bash_tracked(dir, &script, &[]);
+    let out = bash_tracked(dir, &exporting_test_values(launch), &[]);
     assert!(
         out.status.success(),
         "{launch}:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_no_leak(&out, dir);
+    assert_no_leak(&out, dir, launch);
     let reports = reports(&out.stdout);
     (out, reports)
-}
-
-fn assert_ranks_got_everything(reports: &[Value], what: &str) {
-    let mut nodes: Vec<&str> = reports.iter().map(|r| r["node"].as_str().unwrap_or("")).collect();
-    nodes.sort();
-    assert_eq!(nodes, ["nodeA", "nodeB"], "{what}: {reports:?}");
-    for report in reports {
-        let values = &report["values"];
-        assert_eq!(values["SECRET_VALUE"], SECRET, "{what}: {report}");
-        assert_eq!(values["NCCL_DEBUG"], "INFO", "{what}: {report}");
-        assert_eq!(values["RAW"], "line1\nline2\u{ff}", "{what}: {report}");
-        let path = values["PATH"].as_str().unwrap_or("");
-        assert!(path.starts_with("/opt/mine:"), "{what}: PATH {path}");
-        assert_eq!(path.split(':').filter(|e| *e == "/opt/mine").count(), 1, "{what}: PATH {path}");
-        assert_eq!(report["tracked"], true, "{what}: tracking is active in the rank");
-    }
 }
 
 fn words(args: &[String]) -> String {

@@ -7,22 +7,16 @@ use std::process::Output;
 use std::time::Duration;
 
 use envtrack_tests::launchers::{output_within, Sshd};
+use envtrack_tests::ranks::*;
 use envtrack_tests::*;
 use serde_json::Value;
-
-/// A value that must survive byte for byte and never show on a command line.
-const SECRET: &str = "s3cr3t 'single' \"double\" $(id) `id` a=b;c";
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `launch` in a tracked bash (with `extra` in its environment) that first exports the
 /// test's values, and returns each node's reports (pdsh prefixes each line with `NODE: `).
 fn from_tracked_bash(sshd: &Sshd, launch: &str, extra: &[&str]) -> (Output, Vec<(String, Value)>) {
-    let script = format!(
-        "export SECRET_VALUE={secret}; export NCCL_DEBUG=INFO; export RAW=$'line1\\nline2\\xff'; \
-         export PATH=/opt/mine:$PATH; export REPORT_NAMES=SECRET_VALUE,NCCL_DEBUG,RAW,PATH; {launch}",
-        secret = shell_quote(SECRET),
-    );
+    let script = exporting_test_values(launch);
     let append = format!("PDSH_SSH_ARGS_APPEND=-F {}", sshd.ssh_config().display());
     let mut env = tracked_env(extra);
     env.push(append.into_bytes());
@@ -48,10 +42,7 @@ fn from_tracked_bash(sshd: &Sshd, launch: &str, extra: &[&str]) -> (Output, Vec<
 }
 
 fn pdsh_command() -> String {
-    format!(
-        "pdsh -R ssh -w nodeA,nodeB /usr/bin/python3 {}",
-        workspace().join("tests/programs/rank_report.py").display()
-    )
+    format!("pdsh -R ssh -w nodeA,nodeB /usr/bin/python3 {}", rank_report().display())
 }
 
 fn assert_nodes(reports: &[(String, Value)], what: &str) {

@@ -2,10 +2,9 @@
 //! and a Dask worker on a clean environment through export + apply.
 
 use envtrack_tests::launchers::{dask_python, slurm_lock, Dask, Slurm, Sshd};
+use envtrack_tests::ranks::SECRET;
 use envtrack_tests::*;
 use serde_json::Value;
-
-const SECRET: &str = "s3cr3t 'single' \"double\" $(id) `id` a=b;c";
 
 fn rank_report() -> String {
     workspace().join("tests/programs/rank_report.py").display().to_string()
