@@ -83,20 +83,18 @@ pub fn run(
 /// up in PATH and then, as Open MPI does, in the working directory (its
 /// argv[0] stays the name).
 fn exec_worker(command: &[OsString], env: &Environment) -> std::io::Error {
+    let error = exec_in(command, env);
     let name = &command[0];
-    let on_path = crate::flavor::resolve(name, env.get(b"PATH")).is_some();
-    if !on_path && !name.as_bytes().contains(&b'/') && crate::flavor::resolve(&in_cwd(name), None).is_some() {
-        let mut here = command.to_vec();
-        here[0] = in_cwd(name);
-        return exec_as(&here, Some(name), env);
+    if error.raw_os_error() != Some(libc::ENOENT) || name.as_bytes().contains(&b'/') {
+        return error;
     }
-    exec_in(command, env)
-}
-
-fn in_cwd(name: &OsString) -> OsString {
-    let mut path = OsString::from("./");
-    path.push(name);
-    path
+    let mut here = command.to_vec();
+    here[0] = OsString::from("./");
+    here[0].push(name);
+    if crate::flavor::resolve(&here[0], None).is_none() {
+        return error;
+    }
+    exec_as(&here, Some(name), env)
 }
 
 /// The worker's program, run as it would have been without envtrack (the
@@ -123,7 +121,7 @@ pub fn run_without(command: &[OsString], problem: &UsageError) -> std::io::Error
 /// launcher did not forward envtrack's variables to this worker (an
 /// `--export` or `-genvlist` it read otherwise, a filter of its own).
 pub fn expect_transport(carried: bool) -> Result<(), UsageError> {
-    if carried && !transport::present(&current_environment()) {
+    if carried && !transport::present() {
         return Err(UsageError::new(format!(
             "the launcher did not pass envtrack's variables ({}_PARTS, …) to this worker",
             transport::PREFIX

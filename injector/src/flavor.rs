@@ -62,21 +62,25 @@ pub fn is_launcher_name(name: &[u8]) -> bool {
     envtrack_model::vars::is_default_launcher(name) || matches!(name, b"ssh" | b"pdsh")
 }
 
+/// The files an execvp of the file name `name` tries, in order (through `path`, a PATH value).
+pub fn in_path<'p>(name: &'p OsStr, path: Option<&'p [u8]>) -> impl Iterator<Item = PathBuf> + 'p {
+    path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin").split(|&b| b == b':').map(move |dir| {
+        let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
+        dir.join(name)
+    })
+}
+
 /// `program` found the way execvp would (through `path`, a PATH value).
 pub fn resolve(program: &OsStr, path: Option<&[u8]>) -> Option<PathBuf> {
-    let bytes = program.as_bytes();
-    if bytes.contains(&b'/') {
+    let executable = |candidate: &PathBuf| {
+        std::fs::metadata(candidate)
+            .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.as_bytes().contains(&b'/') {
         return Path::new(program).is_file().then(|| PathBuf::from(program));
     }
-    let path = path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
-    path.split(|&b| b == b':')
-        .map(|dir| if dir.is_empty() { PathBuf::from(".") } else { PathBuf::from(OsStr::from_bytes(dir)) })
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
-                .unwrap_or(false)
-        })
+    in_path(program, path).find(executable)
 }
 
 /// The launcher at `path` (already resolved): remembered, else asked, else guessed.
@@ -100,7 +104,7 @@ pub fn detect(path: &Path) -> Result<Launcher, UsageError> {
     };
     match said {
         Some(launcher) => Ok(launcher),
-        None => guess(path),
+        None => guess(path, script),
     }
 }
 
@@ -171,7 +175,7 @@ pub fn identify(output: &str) -> Option<Launcher> {
 }
 
 /// From names and script text, for a launcher that would not say what it is.
-fn guess(path: &Path) -> Result<Launcher, UsageError> {
+fn guess(path: &Path, script: bool) -> Result<Launcher, UsageError> {
     let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let real_name = real.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
     let by_name = |name: &[u8]| match name {
@@ -192,9 +196,13 @@ fn guess(path: &Path) -> Result<Launcher, UsageError> {
     }
     // A wrapper script or an unfamiliar name: look inside (a script only: a
     // binary names every launcher it knows of in its strings).
-    let content = std::fs::read(&real).map_err(|e| UsageError::new(format!("{}: {e}", real.display())))?;
+    let content = if script {
+        std::fs::read(&real).map_err(|e| UsageError::new(format!("{}: {e}", real.display())))?
+    } else {
+        Vec::new()
+    };
     let has = |needle: &[u8]| content.windows(needle.len()).any(|w| w == needle);
-    let launcher = if !content.starts_with(b"#!") {
+    let launcher = if !script {
         None
     } else if has(b"mpiexec.hydra") || has(b"hydra_pmi_proxy") {
         Some(Launcher::new(TableKind::HydraMpich, "MPICH Hydra (by the script's text)"))
@@ -263,11 +271,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("mpirun");
         std::fs::write(&script, "#!/bin/sh\nexec mpiexec.hydra \"$@\"\n").unwrap();
-        assert_eq!(guess(&script).unwrap().flavor, Flavor::Hydra);
+        assert_eq!(guess(&script, true).unwrap().flavor, Flavor::Hydra);
         std::fs::write(&script, "#!/bin/sh\nexec /usr/bin/orterun \"$@\"\n").unwrap();
-        assert_eq!(guess(&script).unwrap().flavor, Flavor::OpenMpi);
+        assert_eq!(guess(&script, true).unwrap().flavor, Flavor::OpenMpi);
         std::fs::write(&script, "#!/bin/sh\necho hello\n").unwrap();
-        assert!(guess(&script).unwrap_err().message.contains("cannot tell which launcher"));
+        assert!(guess(&script, true).unwrap_err().message.contains("cannot tell which launcher"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

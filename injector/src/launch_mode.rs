@@ -4,7 +4,6 @@
 //! with the job-level directives applied and without the library.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use serde_json::json;
@@ -104,7 +103,7 @@ pub fn run_as_asked(
     env.set(vars::UNCARRIED.as_bytes(), own.to_string().as_bytes());
     if !reported {
         crate::error::say(format_args!(
-                    "envtrack: {problem}; {name} runs as the program asked, and envtrack does not carry the tracked changes through it to other nodes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
+            "envtrack: {problem}; {name} runs as the program asked, and envtrack does not carry the tracked changes through it to other nodes (to carry them: `envtrack-inject export -o FILE` here, `envtrack-inject apply --snapshot FILE -- PROGRAM` there)"
         ));
     }
     log::record("launch-not-carried", command[0].as_encoded_bytes(), || json!({"problem": problem.message}));
@@ -113,18 +112,12 @@ pub fn run_as_asked(
     // script whose interpreter is gone, a venv moved away) gives way to the next one of that name.
     let skippable = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::EACCES | libc::ENOEXEC));
     let failed = Path::new(&command[0]);
-    let (Some(name), true) = (failed.file_name().map(Path::new), skippable && searched) else { return error };
-    let path = env.get(b"PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin").to_vec();
-    let dirs: Vec<&[u8]> = path.split(|&b| b == b':').collect();
-    let in_dir = |dir: &[u8]| Path::new(OsStr::from_bytes(if dir.is_empty() { b"." } else { dir })).join(name);
-    let after = dirs.iter().position(|dir| in_dir(dir) == failed);
-    for dir in dirs.iter().skip(after.map_or(dirs.len(), |at| at + 1)) {
-        let candidate = in_dir(dir);
-        if candidate.is_file() {
-            let mut again = command.to_vec();
-            again[0] = candidate.into_os_string();
-            let _ = exec_as(&again, argv0, &env);
-        }
+    let (Some(name), true) = (failed.file_name(), skippable && searched) else { return error };
+    let later = flavor::in_path(name, env.get(b"PATH")).skip_while(|candidate| candidate != failed).skip(1);
+    for candidate in later.filter(|candidate| candidate.is_file()) {
+        let mut again = command.to_vec();
+        again[0] = candidate.into_os_string();
+        let _ = exec_as(&again, argv0, &env);
     }
     error
 }

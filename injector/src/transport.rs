@@ -64,9 +64,9 @@ pub fn take(env: &mut Environment) -> Result<Option<Snapshot>, UsageError> {
     Ok(None)
 }
 
-/// Whether `env` holds a transport's count variable.
-pub fn present(env: &Environment) -> bool {
-    [PREFIX, SSH_PREFIX].iter().any(|prefix| env.get(format!("{prefix}_PARTS").as_bytes()).is_some())
+/// Whether this process's environment holds a transport's count variable.
+pub fn present() -> bool {
+    [PREFIX, SSH_PREFIX].iter().any(|prefix| std::env::var_os(format!("{prefix}_PARTS")).is_some())
 }
 
 /// Removes every variable of a transport from `env`, readable or not.
