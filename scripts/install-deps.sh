@@ -41,7 +41,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 while read -r name requirements; do
   [[ -z $name || $name == \#* ]] && continue
   # shellcheck disable=SC2086 # the requirements are words
-  "$root/tests/launchers/make-venv.sh" "$root/target/e2e/venv-$name" $requirements
+  "$root/scripts/make-venv.sh" "$root/target/e2e/venv-$name" $requirements
 done <"$root/tests/launchers/venvs.txt"
 
 command -v cargo >/dev/null || { echo "install-deps: cargo is not on PATH (install Rust with rustup)" >&2; exit 1; }

@@ -6,7 +6,7 @@ use super::*;
 // Dask
 
 /// The virtual environment `NAME` of `tests/launchers/venvs.txt`, `target/e2e/venv-NAME`, made by
-/// `tests/launchers/make-venv.sh` if missing or made with other requirements
+/// `scripts/make-venv.sh` if missing or made with other requirements
 /// (`scripts/install-deps.sh` makes them all). Creation is serialised, also across processes.
 pub fn venv(name: &str) -> PathBuf {
     static CREATING: Mutex<()> = Mutex::new(());
@@ -23,7 +23,7 @@ pub fn venv(name: &str) -> PathBuf {
         return venv;
     }
     let _guard = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut make = Command::new(launcher_script("make-venv.sh"));
+    let mut make = Command::new(workspace().join("scripts/make-venv.sh"));
     make.arg(&venv).args(&requirements);
     success_within(&mut make, Duration::from_secs(900));
     venv

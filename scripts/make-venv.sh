@@ -1,6 +1,7 @@
 #!/bin/bash
 # make-venv.sh VENV REQUIREMENT...: makes VENV, a Python virtual environment with the given PyPI
-# requirements, for the end-to-end tests (Dask; the MPI launchers' wheels). Does nothing if VENV is
+# requirements: the end-to-end tests' (Dask; the MPI launchers' wheels) and the build tools'
+# (scripts/build-portable.sh). Does nothing if VENV is
 # already complete with the same requirements; safe to run concurrently (a lock file beside VENV
 # serialises the runs). Needs python3-venv and PyPI.
 set -euo pipefail
