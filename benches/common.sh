@@ -37,6 +37,13 @@ build() {
     target=$(cargo metadata --format-version 1 --no-deps |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
     cp "$target/release/libenvtrack.so" "$BIN/libenvtrack.so"
+    # The release artifact, linked for glibc 2.17 (cargo-zigbuild): no DT_RELR, which the
+    # native build uses, so its load cost is measured too.
+    note "building the portable libenvtrack.so (scripts/build-portable.sh)"
+    local portable
+    portable=$(scripts/build-portable.sh 2>"$RESULTS/build-portable.log") ||
+        { fail "scripts/build-portable.sh failed; see $RESULTS/build-portable.log"; return 1; }
+    cp "$portable/libenvtrack.so" "$BIN/libenvtrack-portable.so"
     note "building the C baselines and benchmark programs (gcc -O2)"
     gcc -O2 -Wall -Wextra -shared -fPIC -o "$BIN/libempty.so" benches/c/empty_preload.c
     gcc -O2 -Wall -Wextra -shared -fPIC -o "$BIN/libbaseline.so" benches/c/baseline_preload.c

@@ -9,7 +9,9 @@
 #   (mapping, relocating, binding symbols) plus the constructors: the price of
 #   starting every process of a tracked job.
 # - libenvtrack-added / baseline-added (target <= 1.25): how much more than
-#   the least a preload with these 15 hooks must cost.
+#   the least a preload with these 15 hooks must cost; for the native build
+#   (cargo build: DT_RELR, this machine's glibc) and for the portable release
+#   build (scripts/build-portable.sh: glibc 2.17, no DT_RELR).
 # - ldd of libenvtrack.so (target: libc.so.6 alone) and its size after
 #   strip (target < 65536 bytes): what every process maps.
 set -euo pipefail
@@ -19,12 +21,13 @@ build
 
 note "load cost: /bin/true under callgrind, $BENCH_RUNS runs per preload"
 declare -A total
-for variant in none empty baseline envtrack; do
+for variant in none empty baseline envtrack portable; do
     case $variant in
         none) preload= ;;
         empty) preload=libempty.so ;;
         baseline) preload=libbaseline.so ;;
         envtrack) preload=libenvtrack.so ;;
+        portable) preload=libenvtrack-portable.so ;;
     esac
     total[$variant]=$(cg_median "load-$variant" "$preload" -- true)
 done
@@ -38,13 +41,13 @@ inclusive() {
                         END { print best + 0 }'
 }
 declare -A reloc init
-for variant in none empty baseline envtrack; do
+for variant in none empty baseline envtrack portable; do
     reloc[$variant]=$(inclusive "load-$variant" _dl_relocate_object)
     init[$variant]=$(inclusive "load-$variant" _dl_init)
 done
 
 printf '\n%-24s %12s %12s %14s %14s %12s\n' "/bin/true, preload" instructions added "of which reloc" "of which ctors" "other"
-for variant in none empty baseline envtrack; do
+for variant in none empty baseline envtrack portable; do
     added=$((total[$variant] - total[none]))
     r=$((reloc[$variant] - reloc[none]))
     i=$((init[$variant] - init[none]))
@@ -59,6 +62,10 @@ row load "load: empty preload adds (instr)" "$(thousands $((total[empty] - total
 row load "load: C baseline adds (instr)" "$(thousands $baseline_added)" "-" "info"
 row load "load: libenvtrack adds (instr)" "$(thousands $envtrack_added)" "-" "info"
 row load "load: libenvtrack / baseline added" "$(printf '%.2f' "$ratio")" "<= 1.25" "$(check "$ratio" '<=' 1.25)"
+portable_added=$((total[portable] - total[none]))
+portable_ratio=$(calc "$portable_added / $baseline_added")
+row load "load: portable libenvtrack adds (instr)" "$(thousands $portable_added)" "-" "info"
+row load "load: portable / baseline added" "$(printf '%.2f' "$portable_ratio")" "<= 1.25" "$(check "$portable_ratio" '<=' 1.25)"
 
 # Shared-library dependencies: ldd lists the loader and the vDSO too; the
 # target is that libc.so.6 is the only real library.

@@ -58,6 +58,9 @@ pub enum Sub {
         /// Write to FILE (created with mode 0600) instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Outside a tracked process, write an empty snapshot instead of failing.
+        #[arg(long)]
+        allow_untracked: bool,
     },
     /// Say what is tracked here: +NAME set, -NAME removed, ~NAME prepend/append.
     #[command(after_help = "Example:\n  LD_PRELOAD=libenvtrack.so bash -c 'export A=1; envtrack-inject show'")]

@@ -1,6 +1,6 @@
 //! `envtrack-inject doctor`: checks the setup and says what is wrong.
 
-use std::ffi::{CStr, OsString};
+use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use envtrack_model::vars::DEFAULT_LAUNCHERS;
 
 use crate::flavor;
+use crate::glibc::{self, Version};
 use crate::launch::remote_shell::{for_login_shell, sh_quote};
 
 /// One finding.
@@ -33,13 +34,18 @@ pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ss
                 .unwrap_or(false);
             checks.push(check(loaded, format!("library {} loads into /bin/true", library.display())));
         }
-        Err(problem) => checks.push(check(false, problem)),
+        Err(ref problem) => checks.push(check(false, problem)),
     }
-    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
-    let glibc = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) }.to_string_lossy().into_owned();
-    let (major, minor) =
-        glibc.split_once('.').map_or((0, 0), |(a, b)| (a.parse().unwrap_or(0), b.parse().unwrap_or(0)));
-    checks.push(check((major, minor) >= (2, 36), format!("glibc {glibc} (2.36 or later needed)")));
+    let floor = artifacts_floor(library.as_deref().ok(), injector, &mut checks);
+    let here = Version::here();
+    match (here, floor) {
+        (Some(here), Some(floor)) => checks.push(check(
+            here >= floor,
+            format!("glibc {here} here; envtrack needs {floor} or later (see --hosts for the nodes)"),
+        )),
+        (None, _) => checks.push(check(false, "glibc: cannot tell this machine's version")),
+        (Some(here), None) => checks.push(check(true, format!("glibc {here} here"))),
+    }
     let path = std::env::var_os("PATH");
     for name in DEFAULT_LAUNCHERS.split(' ').chain(["ssh", "pdsh"]) {
         match flavor::resolve(name.as_ref(), path.as_ref().map(|p| p.as_encoded_bytes())) {
@@ -53,27 +59,106 @@ pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ss
         }
     }
     for host in hosts {
-        let test = [b"test -x ".as_slice(), &sh_quote(injector.as_os_str().as_bytes())].concat();
-        let probe = OsString::from_vec(for_login_shell(&test));
-        let ok = Command::new(&ssh[0])
-            .args(&ssh[1..])
-            .arg(host)
-            .arg(&probe)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        let what = if ok {
-            format!("host {host}: {} is there", injector.display())
-        } else {
-            format!("host {host}: {} is missing (or {} cannot reach the host)", injector.display(), ssh.join(" "))
-        };
-        checks.push(check(ok, what));
+        checks.push(check_host(host, ssh, injector, library.as_deref().ok(), floor));
     }
     let all = checks.iter().all(|c| c.ok);
     for c in &checks {
         println!("{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
     }
     all
+}
+
+/// The oldest glibc both artifacts load on, from the versions they name (one
+/// line for each artifact that cannot be read).
+fn artifacts_floor(library: Option<&Path>, injector: &Path, checks: &mut Vec<Check>) -> Option<Version> {
+    let mut floor = None;
+    for file in library.into_iter().chain([injector]) {
+        match glibc::needed_by(file) {
+            Ok(needed) => floor = floor.max(needed),
+            Err(problem) => checks.push(check(false, format!("glibc versions needed: {problem}"))),
+        }
+    }
+    floor
+}
+
+/// What a host says about itself: its glibc, whether the injector runs there
+/// and whether the library loads there, at the same paths as here (a shared
+/// filesystem).
+fn check_host(host: &str, ssh: &[String], injector: &Path, library: Option<&Path>, floor: Option<Version>) -> Check {
+    let injector_q = sh_quote(injector.as_os_str().as_bytes());
+    let mut script = [
+        b"v=$(getconf GNU_LIBC_VERSION 2>/dev/null); echo \"glibc=${v#glibc }\"; ".as_slice(),
+        b"if test -x ",
+        &injector_q,
+        b"; then if ",
+        &injector_q,
+        b" --version >/dev/null 2>&1; then echo injector=runs; else echo injector=fails; fi; else echo injector=missing; fi",
+    ]
+    .concat();
+    if let Some(library) = library {
+        let library_q = sh_quote(library.as_os_str().as_bytes());
+        script.extend_from_slice(
+            &[
+                b"; if test -f ".as_slice(),
+                &library_q,
+                b"; then if LD_PRELOAD=",
+                &library_q,
+                b" /bin/true 2>/dev/null; then echo library=loads; else echo library=fails; fi; else echo library=missing; fi",
+            ]
+            .concat(),
+        );
+    }
+    let probe = OsString::from_vec(for_login_shell(&script));
+    let out = Command::new(&ssh[0]).args(&ssh[1..]).arg(host).arg(&probe).stdin(Stdio::null()).output();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => return check(false, format!("host {host}: cannot run {}: {e}", ssh[0])),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let said = |key: &str| text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
+    let Some(injector_state) = said("injector") else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or("").trim();
+        return check(
+            false,
+            format!(
+                "host {host}: {} cannot run a command there ({}){}",
+                ssh.join(" "),
+                out.status,
+                if last.is_empty() { String::new() } else { format!(": {last}") }
+            ),
+        );
+    };
+    let theirs = said("glibc").and_then(Version::parse);
+    let mut problems = Vec::new();
+    let glibc_text = match (theirs, floor) {
+        (Some(theirs), Some(floor)) if theirs < floor => {
+            problems.push(format!(
+                "its glibc {theirs} is older than the {floor} envtrack needs: a process started there with \
+                 LD_PRELOAD={} would fail to start; install a release built for an older glibc",
+                library.map_or("libenvtrack.so".into(), |l| l.display().to_string())
+            ));
+            format!("glibc {theirs}")
+        }
+        (Some(theirs), _) => format!("glibc {theirs}"),
+        (None, _) => "glibc version unknown".to_string(),
+    };
+    match injector_state {
+        "runs" => {}
+        "fails" => problems.push(format!("{} is there but does not run", injector.display())),
+        _ => problems.push(format!("{} is missing", injector.display())),
+    }
+    if let Some(library) = library {
+        match said("library") {
+            Some("loads") => {}
+            Some("fails") => problems.push(format!("{} does not load into /bin/true", library.display())),
+            _ => problems.push(format!("{} is missing", library.display())),
+        }
+    }
+    if problems.is_empty() {
+        let loads = library.map_or(String::new(), |l| format!("; {} loads", l.display()));
+        check(true, format!("host {host}: {glibc_text}; {} runs{loads}", injector.display()))
+    } else {
+        check(false, format!("host {host} ({glibc_text}): {}", problems.join("; ")))
+    }
 }

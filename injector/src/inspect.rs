@@ -5,15 +5,31 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use envtrack_model::json::snapshot_to_json;
-use envtrack_model::{Change, Directive, Environment, Snapshot, TrackedChange};
+use envtrack_model::{vars, Change, Directive, Environment, Snapshot, TrackedChange};
 
 use crate::error::UsageError;
+use crate::library::LIBRARY_NAME;
 use crate::redact::{is_secret, shown};
 use crate::state::inherited_snapshot;
 
 /// The inherited snapshot with every value carried.
 pub fn resolved(env: &Environment) -> Result<Snapshot, UsageError> {
     Ok(inherited_snapshot(env)?.resolve(|name| env.get(name)))
+}
+
+/// Whether `env` is a tracked process's: it carries envtrack's state, or
+/// preloads the library (a tracked process that has changed nothing yet) and
+/// envtrack is not off there.
+pub fn is_tracked(env: &Environment) -> bool {
+    if env.get(vars::STATE.as_bytes()).is_some() {
+        return true;
+    }
+    let off = env.get(vars::ENVTRACK.as_bytes()).is_some_and(vars::is_off);
+    let preloads = env.get(b"LD_PRELOAD").unwrap_or_default();
+    let preloaded = preloads
+        .split(|&b| b == b':' || b == b' ')
+        .any(|entry| entry.rsplit(|&b| b == b'/').next() == Some(LIBRARY_NAME.as_bytes()));
+    preloaded && !off
 }
 
 /// Writes the export JSON to `output` (created 0600, never through a

@@ -8,6 +8,7 @@ pub mod directive_flags;
 pub mod doctor;
 pub mod error;
 pub mod flavor;
+pub mod glibc;
 pub mod inspect;
 pub mod launch;
 pub mod launch_mode;

@@ -106,8 +106,21 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             let error = apply::run(args.snapshot.as_deref(), &keep, directives, &library, &registry, &args.command)?;
             Ok(Ended::ExecFailed(args.command[0].clone(), error))
         }
-        Sub::Export { output } => {
-            inspect::export(&state::current_environment(), output.as_deref())?;
+        Sub::Export { output, allow_untracked } => {
+            let env = state::current_environment();
+            if !inspect::is_tracked(&env) && !allow_untracked {
+                // Nothing written: an empty snapshot would pass for the job's (and replace a good -o file).
+                envtrack_inject::error::say(format_args!(
+                    "envtrack-inject export: this process is not tracked (its environment has no {} and does \
+                     not preload {}, or has ENVTRACK=off): there is nothing to export{}; run it from a program \
+                     under envtrack, or give --allow-untracked for an empty snapshot",
+                    vars::STATE,
+                    library::LIBRARY_NAME,
+                    output.as_deref().map_or(String::new(), |o| format!(" ({} left as it was)", o.display())),
+                ));
+                return Ok(Ended::Status(1));
+            }
+            inspect::export(&env, output.as_deref())?;
             Ok(Ended::Status(0))
         }
         Sub::Show { json, reveal } => {

@@ -19,6 +19,13 @@ extern "C" {
     pub fn realloc(pointer: *mut c_void, size: usize) -> *mut c_void;
     #[link_name = "envtrack_free"]
     pub fn free(pointer: *mut c_void);
+    /// pthread_atfork, as glibc's own (see `lazy_libc.c`).
+    #[link_name = "envtrack_register_atfork"]
+    pub fn register_atfork(
+        prepare: Option<unsafe extern "C" fn()>,
+        parent: Option<unsafe extern "C" fn()>,
+        child: Option<unsafe extern "C" fn()>,
+    ) -> c_int;
     #[link_name = "envtrack_posix_memalign"]
     pub fn posix_memalign(out: *mut *mut c_void, alignment: usize, size: usize) -> c_int;
 }

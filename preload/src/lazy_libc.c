@@ -30,6 +30,18 @@ HIDDEN int envtrack_posix_memalign(void **out, size_t alignment, size_t size) {
     return posix_memalign(out, alignment, size);
 }
 
+/* pthread_atfork as glibc itself defines it (a static function in libc_nonshared.a
+ * calling __register_atfork with this object's handle). Called directly because glibc
+ * before 2.28 keeps pthread_atfork in libpthread.so.0, which this library would otherwise
+ * load into every process; __register_atfork has been in libc.so.6 since glibc 2.3.2. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso_handle);
+extern void *__dso_handle __attribute__((weak, visibility("hidden")));
+HIDDEN int envtrack_register_atfork(void (*prepare)(void), void (*parent)(void),
+                                    void (*child)(void)) {
+    return __register_atfork(prepare, parent, child, &__dso_handle == NULL ? NULL : __dso_handle);
+}
+
 /* The primitives the compiler calls. Word at a time where aligned. */
 HIDDEN void *memcpy(void *restrict to, const void *restrict from, size_t n) {
     unsigned char *d = to;

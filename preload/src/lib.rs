@@ -51,19 +51,19 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// Before fork: take the environment lock, so that no other thread is halfway
 /// through a setenv (whose environ array the child would inherit half
 /// replaced, possibly freed) when the child's memory is copied.
-extern "C" fn before_fork() {
+unsafe extern "C" fn before_fork() {
     lock::hold_for_fork();
 }
 
 /// After fork, in the parent: release what `before_fork` took.
-extern "C" fn after_fork_in_parent() {
+unsafe extern "C" fn after_fork_in_parent() {
     lock::release_after_fork();
 }
 
 /// After fork, in the child: the lock's holder (this thread, or another
 /// thread of the parent) is gone, as are the threads that held pool slots;
 /// and the memory is now this process's own.
-extern "C" fn after_fork_in_child() {
+unsafe extern "C" fn after_fork_in_child() {
     process::note_pid();
     lock::reset_after_fork();
     arena::reset_after_fork();
@@ -80,7 +80,7 @@ fn initialise() {
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     if !secure {
         // SAFETY: registering a plain function with no preconditions.
-        unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
+        unsafe { lazy::register_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
         loaded::load();
     }
 }

@@ -1,5 +1,5 @@
-//! The real functions behind our hooks, resolved once with
-//! `dlsym(RTLD_NEXT, …)` in the constructor and kept in atomics.
+//! The real functions behind our hooks, resolved once in the constructor as
+//! `dlsym(RTLD_NEXT, …)` would ([`crate::symbols`]) and kept in atomics.
 //!
 //! Resolving lazily behind a lock (as redhook does) hangs a child forked
 //! while another thread held the loader's lock; resolving eagerly means the
@@ -10,6 +10,8 @@ use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
+
+use crate::symbols::Next;
 
 pub type ExecveFn = unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
 pub type ExecvFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
@@ -45,11 +47,17 @@ impl Real {
 
     /// Resolves the next definition after ours; null if there is none.
     pub fn resolve(&self) -> *mut c_void {
-        // SAFETY: the name is a NUL-terminated literal; RTLD_NEXT finds the definition
-        // after this library's.
-        let address = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr().cast()) };
+        let mut next = [Next::Undefined];
+        crate::symbols::find_next(&[self.bare_name()], &mut next);
+        let address = settle(next[0], self.name);
         self.address.store(address, Ordering::Release);
         address
+    }
+
+    /// The name without its NUL.
+    #[inline(always)]
+    fn bare_name(&self) -> &'static [u8] {
+        &self.name[..self.name.len() - 1]
     }
 
     /// The address, resolving it now if the constructor has not run yet.
@@ -80,8 +88,8 @@ macro_rules! reals {
                 #[allow(non_snake_case, dead_code)]
                 pub fn $static_name() -> Option<$ty> {
                     let address = super::$static_name.get();
-                    // SAFETY: dlsym returned the address of the function named $symbol, whose
-                    // C signature is $ty.
+                    // SAFETY: the address of the function named $symbol, whose C signature
+                    // is $ty.
                     (!address.is_null()).then(|| unsafe { core::mem::transmute::<*mut c_void, $ty>(address) })
                 }
             )*
@@ -111,22 +119,54 @@ reals! {
 pub static OWN_PATH: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Resolves every real function (the constructor calls this first): one walk
-/// over the loaded objects' symbol tables, then dlsym for anything it left.
+/// over the loaded objects' symbol tables settles them all, as a rule.
 pub fn resolve_all() {
     let mut names: [&[u8]; COUNT] = [&[]; COUNT];
-    let mut found = [core::ptr::null_mut(); COUNT];
+    let mut found = [Next::Undefined; COUNT];
     for (name, real) in names.iter_mut().zip(ALL.iter()) {
-        *name = &real.name[..real.name.len() - 1];
+        *name = real.bare_name();
     }
     let own_path = crate::symbols::find_next(&names, &mut found);
     OWN_PATH.store(own_path.cast_mut(), Ordering::Release);
-    for (real, address) in ALL.iter().zip(found) {
-        if address.is_null() {
+    for (real, next) in ALL.iter().zip(found) {
+        let address = match next {
+            Next::Function(address) => address,
+            _ => settle(next, real.name),
+        };
+        real.address.store(address, Ordering::Release);
+    }
+}
+
+/// The address of the function the walk found as `next` (`name` with its NUL).
+fn settle(next: Next, name: &'static [u8]) -> *mut c_void {
+    match next {
+        Next::Function(address) => address,
+        Next::Undefined => core::ptr::null_mut(),
+        Next::Resolver(_) | Next::AskLoader => {
+            // The loader knows best: ask dlsym, where there is one (in libc.so.6 from glibc
+            // 2.34; before, in libdl.so.2 if the program loaded it). This library does not
+            // link dlsym: it would be bound at every load, and on an older glibc it would make
+            // libdl a dependency of every process. errno is the caller's: dlsym's failures set it.
             let saved = crate::sys::errno();
-            real.resolve();
+            let address = match crate::symbols::find_dlsym() {
+                // SAFETY: dlsym's C signature; the name is a NUL-terminated literal, and
+                // RTLD_NEXT, with this library as the caller, finds the definition after ours.
+                Some(dlsym) => unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) },
+                None => core::ptr::null_mut(),
+            };
             crate::sys::set_errno(saved);
-        } else {
-            real.address.store(address, Ordering::Release);
+            match next {
+                Next::Resolver(resolver) if address.is_null() => {
+                    // No dlsym: call the resolver as the loader does on x86_64, with no
+                    // arguments (glibc's resolvers read the CPU features the loader recorded).
+                    // SAFETY: an STT_GNU_IFUNC symbol's value is its resolver, a function of
+                    // no arguments returning the implementation's address.
+                    let resolve: unsafe extern "C" fn() -> *mut c_void = unsafe { core::mem::transmute(resolver) };
+                    // SAFETY: as above; resolvers have no preconditions once relocation is done.
+                    unsafe { resolve() }
+                }
+                _ => address,
+            }
         }
     }
 }

@@ -3,24 +3,31 @@
 //!
 //! `dlsym` costs about 900 instructions a symbol, most of it error-handling
 //! setup, and this library resolves its real functions in every process it is
-//! loaded into. One walk over the loaded objects with their GNU hash tables
-//! costs a fraction of that. Anything this walk cannot settle (an object
-//! without a GNU hash table, an IFUNC) is left to `dlsym`.
+//! loaded into. One walk over the loaded objects with their hash tables costs a
+//! fraction of that. And before glibc 2.34 `dlsym` is in libdl.so.2, which this
+//! library does not load into every process: there the walk must settle
+//! everything on its own, so it reads both hash table formats
+//! (GNU's and the older System V one) and hands back an IFUNC's resolver.
 //!
 //! Like `RTLD_NEXT`: objects after this one in load order (which is the
 //! global search order: the program, the preloads in order, then their
-//! dependencies), the first one that defines the name, its default version.
+//! dependencies), the first one that defines the name, its default version,
+//! with the loader's rules for what counts as a definition.
 
 use core::ffi::{c_char, c_int, c_void};
 
 use libc::{dl_phdr_info, Elf64_Sym, PT_DYNAMIC, PT_LOAD};
 
 const DT_NULL: i64 = 0;
+const DT_HASH: i64 = 4;
 const DT_STRTAB: i64 = 5;
 const DT_SYMTAB: i64 = 6;
 const DT_GNU_HASH: i64 = 0x6fff_fef5;
 const DT_VERSYM: i64 = 0x6fff_fff0;
+const STT_NOTYPE: u8 = 0;
 const STT_FUNC: u8 = 2;
+const STT_GNU_IFUNC: u8 = 10;
+const STB_LOCAL: u8 = 0;
 const SHN_UNDEF: u16 = 0;
 /// The versym bit that marks a non-default (hidden) version.
 const VERSYM_HIDDEN: u16 = 0x8000;
@@ -31,10 +38,24 @@ struct Elf64Dyn {
     value: u64,
 }
 
+/// What the walk found for one name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Next {
+    /// No object after this library defines it (as far as the walk has gone).
+    Undefined,
+    /// A function at this address.
+    Function(*mut c_void),
+    /// An IFUNC: the address of its resolver, which returns the function's.
+    Resolver(*mut c_void),
+    /// The first object that may define it could not be searched (no hash
+    /// table), or its definition is of a kind only the loader should settle.
+    AskLoader,
+}
+
 /// What the walk is looking for, and what it found.
 struct Search<'a> {
     names: &'a [&'a [u8]],
-    found: &'a mut [*mut c_void],
+    found: &'a mut [Next],
     /// Whether the walk has passed this library yet.
     past_self: bool,
     /// An address inside this library.
@@ -47,17 +68,27 @@ fn gnu_hash(name: &[u8]) -> u32 {
     name.iter().fold(5381u32, |h, &b| h.wrapping_mul(33).wrapping_add(u32::from(b)))
 }
 
+/// The System V ABI's hash function.
+fn sysv_hash(name: &[u8]) -> u32 {
+    name.iter().fold(0u32, |h, &b| {
+        let h = (h << 4).wrapping_add(u32::from(b));
+        let high = h & 0xf000_0000;
+        (h ^ (high >> 24)) & !high
+    })
+}
+
 /// The tables of one object.
 struct Tables {
     base: usize,
     symtab: *const Elf64_Sym,
     strtab: *const c_char,
     gnu_hash: *const u32,
+    sysv_hash: *const u32,
     versym: *const u16,
 }
 
 impl Tables {
-    /// The object's tables from its dynamic section.
+    /// The object's tables from its dynamic section; None if it has none to search.
     ///
     /// # Safety
     /// `info` must describe a loaded object (from dl_iterate_phdr).
@@ -72,6 +103,7 @@ impl Tables {
             symtab: core::ptr::null(),
             strtab: core::ptr::null(),
             gnu_hash: core::ptr::null(),
+            sysv_hash: core::ptr::null(),
             versym: core::ptr::null(),
         };
         // The loader has already relocated these addresses in place for most
@@ -85,20 +117,39 @@ impl Tables {
                 DT_SYMTAB => tables.symtab = address(value) as *const Elf64_Sym,
                 DT_STRTAB => tables.strtab = address(value) as *const c_char,
                 DT_GNU_HASH => tables.gnu_hash = address(value) as *const u32,
+                DT_HASH => tables.sysv_hash = address(value) as *const u32,
                 DT_VERSYM => tables.versym = address(value) as *const u16,
                 _ => {}
             }
             // SAFETY: not past DT_NULL.
             entry = unsafe { entry.add(1) };
         }
-        (!tables.symtab.is_null() && !tables.strtab.is_null() && !tables.gnu_hash.is_null()).then_some(tables)
+        let searchable = !tables.gnu_hash.is_null() || !tables.sysv_hash.is_null();
+        (!tables.symtab.is_null() && !tables.strtab.is_null() && searchable).then_some(tables)
     }
 
-    /// The default-version function definition of `name`, or None.
+    /// What this object defines as `name`: None if nothing.
     ///
     /// # Safety
     /// The tables must be the live tables of a loaded object.
-    unsafe fn lookup(&self, name: &[u8]) -> Option<*mut c_void> {
+    #[inline(always)]
+    unsafe fn lookup(&self, name: &[u8]) -> Option<Next> {
+        // SAFETY: the caller's guarantee.
+        unsafe {
+            if self.gnu_hash.is_null() {
+                self.lookup_sysv(name)
+            } else {
+                self.lookup_gnu(name)
+            }
+        }
+    }
+
+    /// [`Tables::lookup`] through the GNU hash table.
+    ///
+    /// # Safety
+    /// As for [`Tables::lookup`], and the object has a GNU hash table.
+    #[inline(always)]
+    unsafe fn lookup_gnu(&self, name: &[u8]) -> Option<Next> {
         // SAFETY (whole body): reads within the object's GNU hash table, symbol table and
         // string table, whose layout the ELF gABI and the GNU hash format define.
         unsafe {
@@ -121,16 +172,8 @@ impl Tables {
             loop {
                 let chained = *chain.add((index - symbol_offset) as usize);
                 if (chained | 1) == (hash | 1) {
-                    let symbol = &*self.symtab.add(index as usize);
-                    let kind = symbol.st_info & 0xf;
-                    let default_version =
-                        self.versym.is_null() || *self.versym.add(index as usize) & VERSYM_HIDDEN == 0;
-                    if names_match(self.strtab.add(symbol.st_name as usize), name)
-                        && symbol.st_shndx != SHN_UNDEF
-                        && default_version
-                    {
-                        // An IFUNC's address is its resolver's: leave those to dlsym.
-                        return (kind == STT_FUNC).then(|| (self.base + symbol.st_value as usize) as *mut c_void);
+                    if let Some(next) = self.definition(index, name) {
+                        return Some(next);
                     }
                 }
                 if chained & 1 != 0 {
@@ -140,12 +183,71 @@ impl Tables {
             }
         }
     }
+
+    /// [`Tables::lookup`] through the System V hash table (an object linked with
+    /// `--hash-style=sysv`, as some older toolchains and vendors' libraries are).
+    ///
+    /// # Safety
+    /// As for [`Tables::lookup`], and the object has a System V hash table.
+    unsafe fn lookup_sysv(&self, name: &[u8]) -> Option<Next> {
+        // SAFETY (whole body): reads within the object's hash table (nbucket, nchain, the
+        // buckets, the chains), as the System V ABI lays it out, and its symbol table.
+        unsafe {
+            let header = self.sysv_hash;
+            let (buckets_len, chain_len) = (*header, *header.add(1));
+            if buckets_len == 0 {
+                return None;
+            }
+            let buckets = header.add(2);
+            let chain = buckets.add(buckets_len as usize);
+            let mut index = *buckets.add((sysv_hash(name) % buckets_len) as usize);
+            // At most chain_len steps, even through a corrupt (cyclic) chain.
+            for _ in 0..chain_len {
+                if index == 0 || index >= chain_len {
+                    return None;
+                }
+                if let Some(next) = self.definition(index, name) {
+                    return Some(next);
+                }
+                index = *chain.add(index as usize);
+            }
+            None
+        }
+    }
+
+    /// Symbol `index` if it is a definition of `name` the loader would take.
+    ///
+    /// # Safety
+    /// `index` is within the object's symbol table.
+    #[inline(always)]
+    unsafe fn definition(&self, index: u32, name: &[u8]) -> Option<Next> {
+        // SAFETY: the caller's guarantee; the version table has an entry per symbol.
+        unsafe {
+            let symbol = &*self.symtab.add(index as usize);
+            let default_version = self.versym.is_null() || *self.versym.add(index as usize) & VERSYM_HIDDEN == 0;
+            if symbol.st_shndx == SHN_UNDEF
+                || symbol.st_value == 0
+                || symbol.st_info >> 4 == STB_LOCAL
+                || !default_version
+                || !names_match(self.strtab.add(symbol.st_name as usize), name)
+            {
+                return None;
+            }
+            let address = (self.base + symbol.st_value as usize) as *mut c_void;
+            Some(match symbol.st_info & 0xf {
+                STT_FUNC | STT_NOTYPE => Next::Function(address),
+                STT_GNU_IFUNC => Next::Resolver(address),
+                _ => Next::AskLoader,
+            })
+        }
+    }
 }
 
 /// Whether the NUL-terminated string at `text` is `name` (without measuring it first).
 ///
 /// # Safety
 /// `text` must point to a NUL-terminated string.
+#[inline(always)]
 unsafe fn names_match(text: *const c_char, name: &[u8]) -> bool {
     // SAFETY: we stop at the first byte that differs, which at the latest is the NUL.
     unsafe {
@@ -179,23 +281,35 @@ unsafe extern "C" fn visit(info: *mut dl_phdr_info, _size: usize, data: *mut c_v
         return 0;
     }
     // SAFETY: the object is loaded while dl_iterate_phdr holds the loader's lock.
-    let Some(tables) = (unsafe { Tables::of(info) }) else { return 0 };
+    let tables = unsafe { Tables::of(info) };
     for (name, slot) in search.names.iter().zip(search.found.iter_mut()) {
-        if slot.is_null() {
-            // SAFETY: live tables of a loaded object.
-            if let Some(address) = unsafe { tables.lookup(name) } {
-                *slot = address;
-            }
+        if *slot == Next::Undefined {
+            *slot = match &tables {
+                // SAFETY: live tables of a loaded object.
+                Some(tables) => unsafe { tables.lookup(name) }.unwrap_or(Next::Undefined),
+                // An object without a dynamic section defines nothing; one with symbols but no
+                // hash table only the loader can read.
+                None if has_dynamic(info) => Next::AskLoader,
+                None => Next::Undefined,
+            };
         }
     }
-    c_int::from(search.found.iter().all(|f| !f.is_null()))
+    c_int::from(search.found.iter().all(|next| *next != Next::Undefined))
 }
 
-/// Fills `found[i]` with the next definition of `names[i]` (names without
-/// their NUL), leaving null what the walk could not settle. Returns this
-/// library's path as the loader has it (its own string, kept while the
-/// library is loaded; this one never unloads), or null.
-pub fn find_next(names: &[&[u8]], found: &mut [*mut c_void]) -> *const c_char {
+/// Whether `info`'s object has a dynamic section.
+fn has_dynamic(info: &dl_phdr_info) -> bool {
+    // SAFETY: the loader's program headers for this object.
+    let headers = unsafe { core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+    headers.iter().any(|h| h.p_type == PT_DYNAMIC)
+}
+
+/// Fills `found[i]` with what follows this library as `names[i]` (names
+/// without their NUL). Returns this library's path as the loader has it (its
+/// own string, kept while the library is loaded; this one never unloads), or
+/// null.
+pub fn find_next(names: &[&[u8]], found: &mut [Next]) -> *const c_char {
+    found.fill(Next::Undefined);
     let marker = find_next as *const () as usize;
     let mut search = Search { names, found, past_self: false, marker, own_path: core::ptr::null() };
     // SAFETY: `visit` matches dl_iterate_phdr's callback type and reads `search` only
@@ -203,3 +317,16 @@ pub fn find_next(names: &[&[u8]], found: &mut [*mut c_void]) -> *const c_char {
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut search as *mut Search<'_>).cast()) };
     search.own_path
 }
+
+/// `dlsym`, if a loaded object after this library defines it.
+pub fn find_dlsym() -> Option<DlsymFn> {
+    let mut next = [Next::Undefined];
+    find_next(&[b"dlsym"], &mut next);
+    match next[0] {
+        // SAFETY: the symbol dlsym of the C library, whose signature this is.
+        Next::Function(address) => Some(unsafe { core::mem::transmute::<*mut c_void, DlsymFn>(address) }),
+        _ => None,
+    }
+}
+
+pub type DlsymFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void;

@@ -52,11 +52,22 @@ static COMPILING: Mutex<()> = Mutex::new(());
 /// Compiles `tests/programs/NAME.c` (once per run) and returns the program.
 /// `shared` builds a shared library instead.
 pub fn c_program(name: &str, shared: bool) -> PathBuf {
+    let file = if shared { format!("lib{name}.so") } else { name.to_string() };
+    compile(name, shared, &[], &file)
+}
+
+/// Compiles `tests/programs/NAME.c` into the shared library `lib{NAME}-{VARIANT}.so` with
+/// extra compiler and linker `flags` (e.g. `-Wl,--hash-style=sysv`).
+pub fn c_library_variant(name: &str, variant: &str, flags: &[&str]) -> PathBuf {
+    compile(name, true, flags, &format!("lib{name}-{variant}.so"))
+}
+
+fn compile(name: &str, shared: bool, flags: &[&str], file: &str) -> PathBuf {
     let _guard = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
     let source = workspace().join("tests/programs").join(format!("{name}.c"));
     let dir = workspace().join("target/e2e/bin");
     std::fs::create_dir_all(&dir).expect("create target/e2e/bin");
-    let output = dir.join(if shared { format!("lib{name}.so") } else { name.to_string() });
+    let output = dir.join(file);
     let fresh = |o: &Path| {
         let built = std::fs::metadata(o).and_then(|m| m.modified());
         let changed = std::fs::metadata(&source).and_then(|m| m.modified());
@@ -68,6 +79,7 @@ pub fn c_program(name: &str, shared: bool) -> PathBuf {
         if shared {
             cc.args(["-shared", "-fPIC"]);
         }
+        cc.args(flags);
         let out = cc.output().expect("run cc");
         assert!(out.status.success(), "cc {}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
     }

@@ -1,7 +1,7 @@
 //! `envtrack-inject [DIRECTIVES] -- COMMAND`: directives reach COMMAND, in order,
 //! and bad input fails closed.
 
-use envtrack_tests::{command_with_env, env0_entries, env0_get, injector, output};
+use envtrack_tests::{command_with_env, env0_entries, env0_get, injector, output, success, tracked_env};
 
 const BASE: [&str; 2] = ["PATH=/usr/bin:/bin", "HOME=/root"];
 
@@ -206,4 +206,33 @@ fn an_environment_too_large_for_the_kernel_gets_a_clear_message() {
     let stderr: String = String::from_utf8_lossy(&out.stderr).chars().take(600).collect();
     assert!(stdout.contains("refused 7"), "{stdout}");
     assert!(stderr.contains("envtrack: the environment is too large for the kernel (E2BIG)"), "{stderr}");
+}
+
+#[test]
+fn export_outside_a_tracked_process_says_so_and_leaves_the_file_alone() {
+    let dir = envtrack_tests::scratch("export_untracked");
+    let file = dir.join("job-env.json");
+    std::fs::write(&file, "the job's snapshot").unwrap();
+    let off = tracked_env(&["ENVTRACK=off"]);
+    let off: Vec<&str> = off.iter().map(|e| std::str::from_utf8(e).unwrap()).collect();
+    for env in [&["PATH=/usr/bin:/bin"][..], &["PATH=/usr/bin:/bin", "LD_PRELOAD="], &off] {
+        let mut command = command_with_env(injector(), env);
+        command.arg("export").arg("-o").arg(&file);
+        let out = output(&mut command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("this process is not tracked") && stderr.contains("left as it was"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "the job's snapshot");
+    }
+    // Standard output: nothing on it.
+    let out = output(command_with_env(injector(), ["PATH=/usr/bin:/bin"]).arg("export"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(1), 0));
+    // --allow-untracked: the empty snapshot, on purpose.
+    let out = success(command_with_env(injector(), ["PATH=/usr/bin:/bin"]).args(["export", "--allow-untracked"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"tracked\": [\n  ]"), "{out:?}");
+    // A tracked process that has changed nothing yet exports its (empty) snapshot.
+    let out = success(command_with_env(injector(), tracked_env(&[])).arg("export"));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("envtrack_snapshot"));
 }

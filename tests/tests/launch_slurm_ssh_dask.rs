@@ -127,7 +127,13 @@ fn ssh_carries_the_values_to_a_real_sshd_with_its_default_accept_env() {
     command.args(["doctor", "--hosts", "nodeA", "--ssh", &format!("ssh -F {}", config.display())]);
     let out = output(&mut command);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("ok   host nodeA: {} is there", injector().display())), "{text}");
+    let line = format!(
+        "ok   host nodeA: glibc {}; {} runs; {} loads",
+        envtrack_inject::glibc::Version::here().unwrap(),
+        injector().display(),
+        library().display()
+    );
+    assert!(text.contains(&line), "{line}: {text}");
     // envtrack missing on the node: the command runs all the same, after one line naming the
     // host and the path.
     let mut command = command_with_env(injector(), tracked_env(&[]));

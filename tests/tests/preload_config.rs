@@ -145,6 +145,34 @@ fn a_competing_preload_before_or_after_ours_keeps_working() {
     }
 }
 
+/// The real execve after ours is found as dlsym(RTLD_NEXT) would find it, also where it is an
+/// indirect function (IFUNC) or in a library with only the System V hash table.
+#[test]
+fn the_next_execve_is_found_when_an_ifunc_or_in_a_sysv_hashed_library() {
+    let program = c_program("hooks", false);
+    let variants = [
+        ("ifunc", vec!["-DAS_IFUNC"]),
+        ("sysv", vec!["-Wl,--hash-style=sysv"]),
+        ("ifunc-sysv", vec!["-DAS_IFUNC", "-Wl,--hash-style=sysv"]),
+    ];
+    for (variant, flags) in variants {
+        let other = c_library_variant("other_preload_kinds", variant, &flags);
+        let dynamic =
+            String::from_utf8(output(std::process::Command::new("readelf").arg("-dW").arg(&other)).stdout).unwrap();
+        assert_eq!(dynamic.contains("(GNU_HASH)"), !variant.contains("sysv"), "{variant}: {dynamic}");
+        let mut env = tracked_env(&["GONE=1"]);
+        env.retain(|e| !e.starts_with(b"LD_PRELOAD="));
+        env.push(format!("LD_PRELOAD={}:{}", library().display(), other.display()).into_bytes());
+        let mut command = command_with_env(&program, env);
+        command.arg("execve");
+        let out = success(&mut command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches("other_preload_kinds: execve").count(), 1, "{variant}: {stderr}");
+        let entries = env0_entries(&out.stdout);
+        assert_eq!(env0_get(&entries, "FROM_C"), Some(&b"c-value"[..]), "{variant}: the child is tracked");
+    }
+}
+
 #[test]
 fn hooks_called_from_another_librarys_constructor_still_work() {
     let early = c_program("early_spawn", true);
