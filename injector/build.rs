@@ -12,5 +12,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CARGO_ZIGBUILD_TARGET");
     if std::env::var_os("CARGO_ZIGBUILD_TARGET").is_none() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    } else {
+        // zig's linker binds every symbol at start (-z now) unless told otherwise.
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,lazy");
     }
 }
