@@ -20,6 +20,13 @@ fn check(ok: bool, what: impl Into<String>) -> Check {
     Check { ok, what: what.into() }
 }
 
+/// `2.31` as (2, 31).
+fn glibc_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    let minor = minor.split(|c: char| !c.is_ascii_digit()).next()?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// Runs every check, prints them, and returns whether all passed.
 pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ssh: &[String]) -> bool {
     let mut checks = Vec::new();
@@ -37,9 +44,13 @@ pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ss
     }
     // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
     let glibc = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) }.to_string_lossy().into_owned();
-    let (major, minor) =
-        glibc.split_once('.').map_or((0, 0), |(a, b)| (a.parse().unwrap_or(0), b.parse().unwrap_or(0)));
-    checks.push(check((major, minor) >= (2, 36), format!("glibc {glibc} (2.36 or later needed)")));
+    // The oldest glibc this build runs on (2.36 natively, older for a portable build; see build.rs).
+    let floor = env!("ENVTRACK_GLIBC_FLOOR");
+    checks.push(match (glibc_version(&glibc), glibc_version(floor)) {
+        (Some(running), Some(needed)) => check(running >= needed, format!("glibc {glibc} ({floor} or later needed)")),
+        // Whether the library loads (above) is what tells.
+        _ => check(true, format!("glibc {glibc}")),
+    });
     let path = std::env::var_os("PATH");
     for name in DEFAULT_LAUNCHERS.split(' ').chain(["ssh", "pdsh"]) {
         match flavor::resolve(name.as_ref(), path.as_ref().map(|p| p.as_encoded_bytes())) {
