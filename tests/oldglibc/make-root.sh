@@ -10,8 +10,8 @@
 # maintainer scripts want /proc) runs in a private mount namespace, so no mount outlives the script
 # however it ends.
 #
-# Needs root, the debootstrap package and the Debian archive (about a minute for debootstrap, half a
-# minute for the packages).
+# Needs root, the debootstrap package and the Debian archive (one to two minutes for debootstrap, about
+# 20 s for the packages, on two cores).
 set -euo pipefail
 
 root=${1:?usage: make-root.sh ROOT}

@@ -96,7 +96,9 @@ pub fn root() -> &'static Path {
 fn install(from: &Path, to: &str) {
     let to = host_path(to);
     fs::create_dir_all(to.parent().expect("a parent")).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    let fresh = to.with_extension("new");
+    let mut fresh = to.clone().into_os_string();
+    fresh.push(format!(".new-{}", std::process::id()));
+    let fresh = PathBuf::from(fresh);
     fs::copy(from, &fresh).unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), fresh.display()));
     // Executable, also from a checkout that lost the bit.
     fs::set_permissions(&fresh, fs::Permissions::from_mode(0o755))
