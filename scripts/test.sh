@@ -28,6 +28,11 @@ case "$needed" in
   *) echo "libenvtrack.so needs more than libc.so.6: $needed" >&2; exit 1 ;;
 esac
 
+# The same two artifacts for glibc 2.17 (checked for newer symbol versions and DT_RELR): the tests
+# of tests/tests/old_glibc.rs run them in a Debian 11 root (glibc 2.31).
+step "building the portable artifacts (glibc 2.17)"
+scripts/build-portable.sh >/dev/null
+
 step "tests"
 # The suite runs with a TMPDIR of its own; afterwards no file of envtrack's may be left in it, nor
 # a state file in /tmp (envtrack writes none: its state travels in the environment).

@@ -2,6 +2,7 @@
 //! the C test programs, and running programs with an exact environment.
 
 pub mod launchers;
+pub mod oldglibc;
 pub mod ranks;
 
 use std::ffi::OsStr;

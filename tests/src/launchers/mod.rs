@@ -251,7 +251,8 @@ fn link_script(dir: &Path, name: &str) -> PathBuf {
     link
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 

@@ -1,0 +1,294 @@
+//! The portable build (glibc 2.17, `scripts/build-portable.sh`) on an older glibc than the host's:
+//! a slice of the suite run in a Debian 11 root (glibc 2.31, Python 3.9, Open MPI 4.1.0; see
+//! `envtrack_tests::oldglibc`). Tracked values reach children whose environment was emptied, by
+//! exec, posix_spawn, fork and vfork; the injector runs, exports and applies; Open MPI's ranks on
+//! clean fake nodes get every value. The native build does not load there: the check that this
+//! slice really runs against an older glibc. Needs root (unshare, mount, chroot).
+
+use std::process::Output;
+use std::time::Duration;
+
+use envtrack_tests::oldglibc::*;
+use envtrack_tests::ranks::*;
+use envtrack_tests::{reports, shell_quote};
+use serde_json::Value;
+
+/// For a script that runs a few programs in the root.
+const QUICK: Duration = Duration::from_secs(60);
+
+/// For an mpirun launch (under a second when all is well).
+const LAUNCH: Duration = Duration::from_secs(120);
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `script` in the root and asserts that it succeeded with nothing on stderr.
+fn clean_success(script: &str, args: &[&str]) -> Output {
+    let out = run_in_root(script, args, QUICK);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{script} ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// Runs `script` (with `args` as `$1`…) in the root with a bash under the portable library, so
+/// that what it exports is tracked; `vars` (`NAME=VALUE …`, shell words) go in that bash's
+/// environment too.
+fn tracked_bash(vars: &str, script: &str, args: &[&str], limit: Duration) -> Output {
+    let start = format!(r#"LD_PRELOAD={LIBRARY} {vars} exec /bin/bash -c "$1" bash "${{@:2}}""#);
+    let args: Vec<&str> = [script].into_iter().chain(args.iter().copied()).collect();
+    run_in_root(&start, &args, limit)
+}
+
+/// Like [`tracked_bash`], and asserts success with nothing on stderr.
+fn tracked_success(script: &str, args: &[&str]) -> Output {
+    let out = tracked_bash("", script, args, QUICK);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{script} ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn the_root_has_glibc_2_31_and_the_portable_build_loads_there() {
+    let out = clean_success("getconf GNU_LIBC_VERSION; ldd --version", &[]);
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some(format!("glibc {ROOT_GLIBC}").as_str()), "{stdout}");
+    let ldd = lines.next().unwrap_or("");
+    assert!(
+        ldd.starts_with(&format!("ldd (Debian GLIBC {ROOT_GLIBC}-")) && ldd.ends_with(&format!(") {ROOT_GLIBC}")),
+        "{stdout}"
+    );
+
+    let out = clean_success(&format!("LD_PRELOAD={LIBRARY} /bin/true; {INJECTOR} --version"), &[]);
+    assert_eq!(text(&out.stdout), "envtrack-inject 0.1.0\n");
+}
+
+#[test]
+fn doctor_finds_glibc_2_31_new_enough_for_the_portable_build() {
+    let out = clean_success(&format!("{INJECTOR} doctor"), &[]);
+    let stdout = text(&out.stdout);
+    for line in [
+        format!("ok   library {LIBRARY} loads into /bin/true"),
+        format!("ok   glibc {ROOT_GLIBC} here; envtrack needs {PORTABLE_GLIBC} or later (see --hosts for the nodes)"),
+        "ok   launcher mpirun: /usr/bin/mpirun (Open MPI 4.1.0)".to_string(),
+        "ok   launcher mpiexec.hydra: not on PATH".to_string(),
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line}:\n{stdout}");
+    }
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+/// The symbol versions a loader's lines on `stderr` say are missing, when every line is
+/// `PROGRAM: /lib/x86_64-linux-gnu/libc.so.6: version `VERSION' not found (required by FILE)`.
+fn missing_versions(stderr: &str, program: &str, file: &str) -> Vec<String> {
+    let prefix = format!("{program}: /lib/x86_64-linux-gnu/libc.so.6: version `");
+    let suffix = format!("' not found (required by {file})");
+    stderr
+        .lines()
+        .map(|line| {
+            let version = line.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(&suffix));
+            version.unwrap_or_else(|| panic!("not a missing version of {file}: {line}\n{stderr}")).to_string()
+        })
+        .collect()
+}
+
+/// `GLIBC_2.34` as (2, 34); None for other versions (`GLIBC_ABI_DT_RELR`).
+fn glibc_version(version: &str) -> Option<(u32, u32)> {
+    let (major, minor) = version.strip_prefix("GLIBC_")?.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+#[test]
+fn the_native_build_does_not_load_on_glibc_2_31() {
+    // What the portable build is for, and the proof that this slice runs against an older glibc:
+    // the native artifacts, which load on this machine, need symbols of glibc 2.32 to 2.36, and the
+    // root's loader refuses them.
+    let host = envtrack_tests::success(
+        std::process::Command::new("/bin/true").env_clear().env("LD_PRELOAD", envtrack_tests::library()),
+    );
+    assert!(host.stderr.is_empty(), "{}", text(&host.stderr));
+    let (dir, host_dir) = root_scratch("native");
+    let library = format!("{dir}/libenvtrack.so");
+    let injector = format!("{dir}/envtrack-inject");
+    std::fs::copy(envtrack_tests::library(), host_dir.join("libenvtrack.so")).unwrap();
+    std::fs::copy(envtrack_tests::injector(), host_dir.join("envtrack-inject")).unwrap();
+    for (command, program, file) in [
+        (format!("LD_PRELOAD={library} /bin/true"), "/bin/true", &library),
+        (format!("{injector} --version"), injector.as_str(), &injector),
+    ] {
+        let out = run_in_root(&command, &[], QUICK);
+        let stderr = text(&out.stderr);
+        // Exit status 1: the loader's version check failed.
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(out.stdout.is_empty(), "{command}: {}", text(&out.stdout));
+        let missing = missing_versions(&stderr, program, file);
+        assert!(missing.iter().any(|v| v == "GLIBC_2.34"), "{command}: {missing:?}");
+        assert!(
+            missing.iter().filter_map(|v| glibc_version(v)).all(|v| v > (2, 31)),
+            "{command}: a version the root's glibc has is said to be missing: {missing:?}"
+        );
+    }
+}
+
+#[test]
+fn a_tracked_export_reaches_a_child_started_with_env_i() {
+    let script = r#"export SECRET="a b"; env -i /usr/bin/printenv SECRET"#;
+    let out = tracked_success(script, &[]);
+    assert_eq!(text(&out.stdout), "a b\n");
+    // Without the library, env -i leaves nothing.
+    let out = run_in_root(script, &[], QUICK);
+    assert_eq!((out.status.code(), text(&out.stdout), text(&out.stderr)), (Some(1), String::new(), String::new()));
+
+    // A value Python's os.environ sets (putenv), through env -i too.
+    let python = r#"
+import os, subprocess
+os.environ["FROM_PYTHON"] = "set through os.environ"
+subprocess.run(["env", "-i", "/usr/bin/printenv", "FROM_PYTHON", "SECRET"], check=True)
+"#;
+    let out = tracked_success(r#"export SECRET="a b"; exec python3 -c "$1""#, &[python]);
+    assert_eq!(text(&out.stdout), "set through os.environ\na b\n");
+}
+
+#[test]
+fn python_subprocess_with_env_empty_through_posix_spawn_and_fork_exec() {
+    // Python 3.9 spawns through os.posix_spawn (glibc's posix_spawn, which execs through glibc's
+    // internal execve, not the exported one) when _USE_POSIX_SPAWN (glibc 2.24 or later) and the
+    // executable has a directory part, close_fds=False, no cwd, no preexec_fn, no pass_fds, no
+    // new session, no user or group change, no umask, and every redirected descriptor above 2;
+    // otherwise through _posixsubprocess.fork_exec (fork, then execve). Both functions are looked
+    // up at each call, so wrapping them records the path each run took.
+    let python = r#"
+import os, subprocess
+assert subprocess._USE_POSIX_SPAWN is True, subprocess._USE_POSIX_SPAWN
+os.environ["FROM_PYTHON"] = "set through os.environ"
+taken = []
+real_posix_spawn = os.posix_spawn
+def posix_spawn(*args, **kwargs):
+    taken.append("posix_spawn")
+    return real_posix_spawn(*args, **kwargs)
+os.posix_spawn = posix_spawn
+real_fork_exec = subprocess._posixsubprocess.fork_exec
+def fork_exec(*args):
+    taken.append("fork_exec")
+    return real_fork_exec(*args)
+subprocess._posixsubprocess.fork_exec = fork_exec
+for close_fds in (False, True):
+    out = subprocess.run(["/usr/bin/printenv", "SECRET", "FROM_PYTHON"], env={}, close_fds=close_fds,
+                         stdout=subprocess.PIPE, check=True).stdout
+    print(taken[-1], repr(out))
+print(taken)
+"#;
+    let expected = "posix_spawn b'a b\\nset through os.environ\\n'\n\
+                    fork_exec b'a b\\nset through os.environ\\n'\n\
+                    ['posix_spawn', 'fork_exec']\n";
+    let script = r#"export SECRET="a b"; exec python3 -c "$1""#;
+    let out = tracked_success(script, &[python]);
+    assert_eq!(text(&out.stdout), expected);
+    // Without the library the children get nothing: printenv fails.
+    let out = run_in_root(script, &[python], QUICK);
+    let stderr = text(&out.stderr);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), String::new()), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "CalledProcessError: Command '['/usr/bin/printenv', 'SECRET', 'FROM_PYTHON']' returned non-zero exit \
+             status 1.\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_vfork_child_with_an_empty_environment_gets_the_tracked_values() {
+    // Python 3.9 has no vfork path: a C program, compiled for glibc 2.17 by zig.
+    let program = zig_c_program("vfork_empty_env");
+    let script = format!(r#"export SECRET="a b"; exec {program} /usr/bin/printenv SECRET SET_IN_C"#);
+    let out = tracked_success(&script, &[]);
+    assert_eq!(text(&out.stdout), "a b\nset by setenv before vfork\n");
+    let out = run_in_root(&script, &[], QUICK);
+    assert_eq!((out.status.code(), text(&out.stdout), text(&out.stderr)), (Some(1), String::new(), String::new()));
+}
+
+#[test]
+fn the_injector_runs_exports_and_applies() {
+    let (dir, host_dir) = root_scratch("inject");
+    // Run mode: the command runs under the library, with the flags' directives.
+    let script = r#"export X="v w"; env -i /usr/bin/printenv X FROM_FLAG"#;
+    let out = clean_success(&format!("{INJECTOR} --set FROM_FLAG=flag -- bash -c {}", shell_quote(script)), &[]);
+    assert_eq!(text(&out.stdout), "v w\nflag\n");
+
+    // export, from a tracked process, then apply in a clean environment.
+    let snapshot = format!("{dir}/snapshot.json");
+    let script = format!(r#"export X="v w"; export PATH=/opt/x:$PATH; {INJECTOR} export -o {snapshot}"#);
+    clean_success(&format!("{INJECTOR} -- bash -c {}", shell_quote(&script)), &[]);
+    let json: Value = serde_json::from_slice(&std::fs::read(host_dir.join("snapshot.json")).unwrap()).unwrap();
+    assert_eq!(json["envtrack_snapshot"], 1, "{json}");
+    assert_eq!(
+        json["tracked"],
+        serde_json::json!([
+            {"op": "set", "name": "X", "value": "v w", "sep": ":"},
+            {"op": "prepend", "name": "PATH", "value": "/opt/x", "sep": ":"},
+        ]),
+        "{json}"
+    );
+    let out = clean_success(
+        &format!("env -i PATH=/usr/bin:/bin {INJECTOR} apply --snapshot {snapshot} -- printenv X PATH"),
+        &[],
+    );
+    assert_eq!(text(&out.stdout), "v w\n/opt/x:/usr/bin:/bin\n");
+}
+
+/// An `mpirun` (Open MPI 4.1.0) command line that starts `rank_report.py` on two clean fake nodes
+/// through `agent` ([`fake_ssh_agent`]), with `options` before the program.
+fn mpirun(agent: &str, options: &str) -> String {
+    let args = envtrack_tests::launchers::openmpi_args(std::path::Path::new(agent), "nodeA,nodeB");
+    let words: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    format!("mpirun {} {options} -n 2 python3 {TESTS}/rank_report.py", words.join(" "))
+}
+
+#[test]
+fn open_mpi_ranks_on_clean_nodes_get_the_tracked_values() {
+    let (dir, host_dir) = root_scratch("openmpi");
+    let out = clean_success("mpirun --version", &[]);
+    assert!(text(&out.stdout).starts_with("mpirun (Open MPI) 4.1.0\n"), "{}", text(&out.stdout));
+    let agent = fake_ssh_agent(&dir);
+    // mpirun gets a TMPDIR of its own (see openmpi_args); the fake nodes have theirs.
+    let tmp = format!("mkdir -p {dir}/tmp; export TMPDIR={dir}/tmp");
+
+    // No -x option: the values travel because envtrack routes mpirun. The library looks for
+    // envtrack-inject next to itself, not in ../bin: ENVTRACK_INJECT says where it is.
+    let launch = format!("{tmp}; {}", mpirun(&agent, ""));
+    let out = tracked_bash(&format!("ENVTRACK_INJECT={INJECTOR}"), &exporting_test_values(&launch), &[], LAUNCH);
+    assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_no_leak(&out, &host_dir, "Open MPI 4.1.0 on glibc 2.31");
+    assert_ranks_got_everything(&reports(&out.stdout), "Open MPI 4.1.0 on glibc 2.31");
+    // Routed without a word: no `envtrack:` line (such as "cannot route mpirun").
+    assert_eq!(text(&out.stderr), "");
+
+    // Control: the same launch without the library, and REPORT_NAMES forwarded by hand so that the
+    // ranks report on the values: they get none of them, and their node's own PATH.
+    let launch = format!("{tmp}; {}", mpirun(&agent, "-x REPORT_NAMES"));
+    let out = run_in_root(&exporting_test_values(&launch), &[], LAUNCH);
+    assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    let reports = reports(&out.stdout);
+    let mut nodes: Vec<&str> = reports.iter().map(|r| r["node"].as_str().unwrap_or("")).collect();
+    nodes.sort();
+    assert_eq!(nodes, ["nodeA", "nodeB"], "{reports:?}");
+    for report in &reports {
+        let nothing = serde_json::json!({
+            "SECRET_VALUE": null, "NCCL_DEBUG": null, "RAW": null, "PATH": "/usr/local/bin:/usr/bin:/bin",
+        });
+        assert_eq!(report["values"], nothing, "{report}");
+        assert_eq!(report["tracked"], false, "{report}");
+    }
+}
