@@ -175,11 +175,22 @@ pub fn fake_ssh_agent(dir: &str) -> String {
 /// which the root's loader refuses. Zig comes with the portable build's tools
 /// (`target/tools/zig`, made by `scripts/build-portable.sh`).
 pub fn zig_c_program(name: &str) -> String {
+    zig_compile(name, name, &[])
+}
+
+/// Like [`zig_c_program`], a shared library `/opt/envtrack-tests/bin/lib{NAME}-{VARIANT}.so` built
+/// with extra compiler and linker `flags`.
+pub fn zig_c_library(name: &str, variant: &str, flags: &[&str]) -> String {
+    let flags: Vec<&str> = ["-shared", "-fPIC"].into_iter().chain(flags.iter().copied()).collect();
+    zig_compile(name, &format!("lib{name}-{variant}.so"), &flags)
+}
+
+fn zig_compile(name: &str, file: &str, flags: &[&str]) -> String {
     static COMPILING: Mutex<()> = Mutex::new(());
     root();
     let _guard = COMPILING.lock().unwrap_or_else(PoisonError::into_inner);
     let source = workspace().join("tests/programs").join(format!("{name}.c"));
-    let inside = format!("{TESTS}/bin/{name}");
+    let inside = format!("{TESTS}/bin/{file}");
     let output = host_path(&inside);
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     if matches!((modified(&output), modified(&source)), (Some(built), Some(changed)) if built >= changed) {
@@ -195,7 +206,7 @@ pub fn zig_c_program(name: &str) -> String {
     fs::create_dir_all(output.parent().expect("a parent")).expect("create the root's test bin/");
     let mut cc = Command::new(python);
     cc.args(["-m", "ziglang", "cc", "-target", &format!("x86_64-linux-gnu.{PORTABLE_GLIBC}")]);
-    cc.args(["-O1", "-Wall", "-Werror", "-o"]).arg(&output).arg(&source);
+    cc.args(["-O1", "-Wall", "-Werror"]).args(flags).arg("-o").arg(&output).arg(&source);
     success_within(&mut cc, Duration::from_secs(300));
     inside
 }
