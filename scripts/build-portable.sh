@@ -5,16 +5,28 @@
 # target/tools/ (made once). Then checks what the two files need from the C library: no symbol
 # version newer than GLIBC_2.17 and no DT_RELR (which needs glibc 2.36).
 #
-# Prints the directory holding the two artifacts on stdout; progress goes to stderr.
+# Prints the directory holding the two artifacts on stdout; progress goes to stderr. The build also
+# makes envtrack-inject-generate (the manual pages and completions, for scripts/install.sh).
 # Usage: scripts/build-portable.sh [--check-only]
+#        scripts/build-portable.sh --check FILE...   (checks those files only; prints nothing on stdout)
 set -euo pipefail
+mode=${1:-build}
+checked=()
+if [[ $mode == --check ]]; then
+  shift
+  (($#)) || { echo "build-portable: --check needs files" >&2; exit 2; }
+  for file in "$@"; do checked+=("$(realpath -s -- "$file")"); done
+fi
 cd "$(dirname "$0")/.."
 
 glibc_floor=2.17
 target=x86_64-unknown-linux-gnu
 out="${CARGO_TARGET_DIR:-target}/$target/release"
 
-if [[ ${1:-} != --check-only ]]; then
+files=("$out/envtrack-inject" "$out/libenvtrack.so")
+if [[ $mode == --check ]]; then
+  files=("${checked[@]}")
+elif [[ $mode != --check-only ]]; then
   venv=target/tools/zig
   scripts/make-venv.sh "$venv" ziglang==0.17.1 cargo-zigbuild==0.24.1
   echo "build-portable: building for glibc $glibc_floor with cargo-zigbuild (release)..." >&2
@@ -28,8 +40,8 @@ newest_glibc() {
   objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -t. -k1,1n -k2,2n -k3,3n -u | tail -n1
 }
 failed=0
-for file in "$out/envtrack-inject" "$out/libenvtrack.so"; do
-  [[ -f $file ]] || { echo "build-portable: $file was not built" >&2; exit 1; }
+for file in "${files[@]}"; do
+  [[ -f $file ]] || { echo "build-portable: $file is missing" >&2; exit 1; }
   newest=$(newest_glibc "$file")
   needed=$(objdump -p "$file" | awk '/NEEDED/ {print $2}' | tr '\n' ' ')
   echo "build-portable: $(basename "$file"): newest glibc symbol version $newest; needs ${needed% }" >&2
@@ -43,4 +55,4 @@ for file in "$out/envtrack-inject" "$out/libenvtrack.so"; do
   fi
 done
 ((failed == 0)) || exit 1
-echo "$out"
+[[ $mode == --check ]] || echo "$out"

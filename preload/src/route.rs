@@ -88,19 +88,26 @@ pub fn route(
     if interpreter_missing(buf.program.as_ptr().cast()) {
         return false;
     }
-    let Some(injector) = loaded.injector_path(buf.injector) else { return false };
-    // The injector path is NUL-terminated.
-    if !crate::syscall::is_executable_file(injector.as_ptr().cast()) {
-        sys::warn(&[
-            b"cannot route ",
-            name,
-            b" through envtrack-inject: not found at ",
-            injector.get(..injector.len().saturating_sub(1)).unwrap_or_default(),
-            b" (set ENVTRACK_INJECT); running it without",
-        ]);
-        return false;
+    // The first candidate that is there stays in the buffer (its path is NUL-terminated).
+    let mut candidates = (0..).map_while(|candidate| {
+        loaded
+            .injector_path(candidate, buf.injector)
+            .map(|path| crate::syscall::is_executable_file(path.as_ptr().cast()))
+    });
+    if candidates.any(|there| there) {
+        return true;
     }
-    true
+    let Some(injector) = loaded.injector_path(0, buf.injector) else { return false };
+    let elsewhere: &[u8] = if loaded.injector.is_some() { b"" } else { b" (nor in ../bin from there)" };
+    sys::warn(&[
+        b"cannot route ",
+        name,
+        b" through envtrack-inject: not found at ",
+        injector.get(..injector.len().saturating_sub(1)).unwrap_or_default(),
+        elsewhere,
+        b" (set ENVTRACK_INJECT); running it without",
+    ]);
+    false
 }
 
 /// Whether the file at `path` (NUL-terminated) is a script (`#!`) whose

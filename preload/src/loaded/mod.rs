@@ -30,7 +30,8 @@ pub struct Loaded {
     /// This library's path.
     pub library: &'static [u8],
     /// `envtrack-inject`'s path from ENVTRACK_INJECT, NUL-terminated; else
-    /// the one next to the library is used (see [`Loaded::injector_path`]).
+    /// the one next to the library, or in `../bin` from it, is used (see
+    /// [`Loaded::injector_path`]).
     pub injector: Option<&'static [u8]>,
     pub registry: Registry,
     /// Inherited and configured directives, both levels.
@@ -94,18 +95,26 @@ impl Loaded {
         self.targets.iter().position(|t| *t == name).map(|j| j + 1)
     }
 
-    /// Writes `envtrack-inject`'s NUL-terminated path into `buffer`: the
-    /// configured one, else the one next to this library.
-    pub fn injector_path<'b>(&self, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+    /// Writes a NUL-terminated path where `envtrack-inject` may be into
+    /// `buffer`: candidate 0 is the configured one, else the one next to this
+    /// library; candidate 1, when none is configured, the one in `../bin` from
+    /// it (an installed tree: `PREFIX/lib/libenvtrack.so` and
+    /// `PREFIX/bin/envtrack-inject`, where envtrack-inject looks for the library
+    /// in `../lib`). None past the last candidate.
+    pub fn injector_path<'b>(&self, candidate: usize, buffer: &'b mut [u8]) -> Option<&'b [u8]> {
         let mut sink = envtrack_model::SliceSink::new(buffer);
         use envtrack_model::Sink;
-        match self.injector {
-            Some(path) => sink.put(path.strip_suffix(&[0]).unwrap_or(path)).ok()?,
-            None => {
+        match (self.injector, candidate) {
+            (Some(path), 0) => sink.put(path.strip_suffix(&[0]).unwrap_or(path)).ok()?,
+            (None, 0 | 1) => {
                 let dir_end = self.library.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1);
                 sink.put(self.library.get(..dir_end)?).ok()?;
+                if candidate == 1 {
+                    sink.put(b"../bin/").ok()?;
+                }
                 sink.put(b"envtrack-inject").ok()?;
             }
+            _ => return None,
         }
         sink.put_byte(0).ok()?;
         let len = sink.len();

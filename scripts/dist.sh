@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Makes the release tarball dist/envtrack-VERSION-x86_64-linux-gnu.tar.gz: the portable build
+# (scripts/build-portable.sh: glibc 2.17 and later) installed by scripts/install.sh into one top
+# folder, envtrack-VERSION-x86_64-linux-gnu/, which can be unpacked anywhere (see install.sh for
+# the layout). VERSION is the workspace's (Cargo.toml).
+#
+# Reproducible: names sorted, owner 0/0, modes 0755 (directories, programs) and 0644 (the rest),
+# every mtime SOURCE_DATE_EPOCH (default: the last commit's time), gzip without a name or time.
+#
+# Prints the tarball's path on stdout; progress goes to stderr.
+# Usage: scripts/dist.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# An empty SOURCE_DATE_EPOCH means none (the C compiler under zig refuses an empty one).
+[[ -n ${SOURCE_DATE_EPOCH:-} ]] || unset SOURCE_DATE_EPOCH
+
+version=$(sed -n '/^\[workspace\.package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
+[[ -n $version ]] || { echo "dist: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
+name=envtrack-$version-x86_64-linux-gnu
+
+artifacts=$(scripts/build-portable.sh)
+[[ $artifacts == /* ]] || artifacts=$root/$artifacts
+built=$("$artifacts/envtrack-inject" --version)
+[[ $built == "envtrack-inject $version" ]] || {
+  echo "dist: $artifacts/envtrack-inject says '$built', Cargo.toml says $version" >&2
+  exit 1
+}
+
+# The manual pages' date too (scripts/install.sh passes it on).
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH=$epoch
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+scripts/install.sh --artifacts "$artifacts" "$stage/$name" >/dev/null
+
+mkdir -p dist
+tarball=$root/dist/$name.tar.gz
+echo "dist: packing $name (mtime $(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ))" >&2
+partial=$(mktemp "$tarball.XXXXXX")  # renamed into place: a concurrent run never sees half a file
+tar --create --format=gnu --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
+  --mode=u+w,go-w,a+rX -C "$stage" "$name" | gzip -9 -n >"$partial"
+chmod 0644 "$partial"
+mv -f "$partial" "$tarball"
+echo "dist: $(du -k "$tarball" | cut -f1) KiB, $(tar -tzf "$tarball" | grep -vc '/$') files" >&2
+echo "$tarball"
