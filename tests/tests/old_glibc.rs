@@ -291,10 +291,10 @@ fn open_mpi_ranks_on_clean_nodes_get_the_tracked_values() {
     // mpirun gets a TMPDIR of its own (see openmpi_args); the fake nodes have theirs.
     let tmp = format!("mkdir -p {dir}/tmp; export TMPDIR={dir}/tmp");
 
-    // No -x option: the values travel because envtrack routes mpirun. The library looks for
-    // envtrack-inject next to itself, not in ../bin: ENVTRACK_INJECT says where it is.
+    // No -x option: the values travel because envtrack routes mpirun, through the injector the
+    // library finds in ../bin from itself (the installed layout).
     let launch = format!("{tmp}; {}", mpirun(&agent, ""));
-    let out = tracked_bash(&format!("ENVTRACK_INJECT={INJECTOR}"), &exporting_test_values(&launch), &[], LAUNCH);
+    let out = tracked_bash("", &exporting_test_values(&launch), &[], LAUNCH);
     assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_no_leak(&out, &host_dir, "Open MPI 4.1.0 on glibc 2.31");
     assert_ranks_got_everything(&reports(&out.stdout), "Open MPI 4.1.0 on glibc 2.31");
