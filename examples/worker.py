@@ -1,6 +1,9 @@
 """A worker (an MPI rank): prints what reached it."""
 
 import os
+import sys
+
+sys.dont_write_bytecode = True  # the demo leaves no __pycache__ in examples/lib
 
 rank = os.environ.get("OMPI_COMM_WORLD_RANK", "?")
 node = os.environ.get("FAKE_NODE", "?")

@@ -17,7 +17,7 @@ Examples:
   envtrack-inject -- python3 train.py
 
   # A launcher: every rank on every node gets the tracked changes.
-  envtrack-inject -- mpirun -n 64 --host node1,node2 ./app
+  envtrack-inject -- mpirun -n 64 --host node1:32,node2:32 ./app
 
   # A tool's launch script: every process gets the tool first in PATH and
   # LD_LIBRARY_PATH, and the ranks also get its LD_PRELOAD.
@@ -63,7 +63,7 @@ pub enum Sub {
         allow_untracked: bool,
     },
     /// Say what is tracked here: +NAME set, -NAME removed, ~NAME prepend/append.
-    #[command(after_help = "Example:\n  LD_PRELOAD=libenvtrack.so bash -c 'export A=1; envtrack-inject show'")]
+    #[command(after_help = "Example:\n  envtrack-inject -- bash -c 'export A=1; envtrack-inject show'   # prints +A")]
     Show {
         /// The snapshot as JSON.
         #[arg(long)]
