@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh          what the test suite needs (scripts/test.sh): the packages of
 #                                    demo_packages and test_packages (in this script), then the
 #                                    Python virtual environments listed in tests/launchers/venvs.txt
-#                                    (from PyPI, under target/e2e/)
+#                                    (from PyPI, under target/e2e/) and a Debian 11 root for the
+#                                    old-glibc tests (debootstrap, under target/e2e/)
 #   scripts/install-deps.sh --demo   only what the demo needs (scripts/demo.sh): the packages of
 #                                    demo_packages (gcc, python3, Open MPI); no virtual environment
 #
@@ -40,6 +41,9 @@ test_packages=(
   tcsh fish zsh    # login shells a remote command must work under (ssh, pdsh)
   libcap2-bin      # setcap: a file capability puts a probe in secure execution
   sudo             # a change of user: tracked values must not cross it (faults_state.rs)
+  debootstrap      # a Debian 11 root (glibc 2.31) for the tests of the portable build (tests/oldglibc/)
+  lmod             # the example Lmod modulefile is loaded by tests/tests/dist.rs
+  man-db           # man -l renders the generated manual pages (tests/tests/dist.rs)
 )
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -134,6 +138,10 @@ if [[ $mode == tests ]]; then
     # shellcheck disable=SC2086 # the requirements are words
     "$root/scripts/make-venv.sh" "$root/target/e2e/venv-$name" $requirements
   done <"$root/tests/launchers/venvs.txt"
+  # The Debian 11 root of tests/tests/old_glibc.rs (1.5 to 2.5 minutes once; nothing when it is
+  # there). The tests make it too when it is missing.
+  say "a Debian 11 root for the old-glibc tests, under target/e2e/ (debootstrap, made once)"
+  "$root/tests/oldglibc/make-root.sh" "$root/target/e2e/root-bullseye"
 fi
 
 cargo_check
