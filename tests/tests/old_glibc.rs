@@ -371,3 +371,17 @@ done"#;
     );
     assert_eq!(stdout, expected, "stderr: {}", text(&out.stderr));
 }
+
+/// Before glibc 2.34 there is no execveat wrapper, and a program that checks for one (a weak
+/// reference, or dlsym) makes the system call itself. The library exports execveat: with it
+/// preloaded the program finds that one, which has no real function to call and fails with
+/// ENOSYS, where without the library the program runs echo.
+#[test]
+fn execveat_looked_for_on_glibc_2_31_runs_like_without_the_library() {
+    let program = zig_c_program("execveat_weak");
+    let out = clean_success(&program, &[]);
+    assert_eq!(text(&out.stdout), "the system call\nran echo\n");
+    let out = run_in_root(&format!("LD_PRELOAD={LIBRARY} {program}"), &[], QUICK);
+    assert_eq!((out.status.code(), text(&out.stderr)), (Some(0), String::new()), "stdout: {}", text(&out.stdout));
+    assert!(text(&out.stdout).ends_with("ran echo\n"), "{}", text(&out.stdout));
+}
