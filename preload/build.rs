@@ -38,6 +38,10 @@ fn main() {
     if !zig {
         link("-Wl,-z,noseparate-code".into());
     }
+    // Never unmapped, even by a dlclose of a program that dlopened it: its fork handlers
+    // stay registered for the process's life (zig's link has no crtbeginS.o, so they are
+    // registered without a handle dlclose could remove them by).
+    link("-Wl,-z,nodelete".into());
     link("-Wl,--no-eh-frame-hdr".into());
     link("-Wl,--hash-style=gnu".into());
     // Relative relocations as a bitmap (DT_RELR, glibc 2.36 and later): smaller, faster to apply.

@@ -81,6 +81,9 @@ pub enum Sub {
         /// The ssh command for --hosts.
         #[arg(long, default_value = "ssh", value_name = "COMMAND")]
         ssh: String,
+        /// How long each host may take to answer, in seconds.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
         /// The libenvtrack.so to check (default: next to envtrack-inject, or in ../lib).
         #[arg(long, value_name = "PATH")]
         lib: Option<PathBuf>,

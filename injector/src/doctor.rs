@@ -4,12 +4,13 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use envtrack_model::vars::DEFAULT_LAUNCHERS;
 
-use crate::flavor;
 use crate::glibc::{self, Version};
 use crate::launch::remote_shell::{for_login_shell, sh_quote};
+use crate::{bounded, flavor};
 
 /// One finding.
 struct Check {
@@ -22,7 +23,13 @@ fn check(ok: bool, what: impl Into<String>) -> Check {
 }
 
 /// Runs every check, prints them, and returns whether all passed.
-pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ssh: &[String]) -> bool {
+pub fn run(
+    library: Result<&Path, String>,
+    injector: &Path,
+    hosts: &[String],
+    ssh: &[String],
+    patience: Duration,
+) -> bool {
     let mut checks = Vec::new();
     match library {
         Ok(library) => {
@@ -58,14 +65,23 @@ pub fn run(library: Result<&Path, String>, injector: &Path, hosts: &[String], ss
             },
         }
     }
+    // This machine's findings first: a slow node must not hold them back.
+    let mut all = print(&checks);
     for host in hosts {
-        checks.push(check_host(host, ssh, injector, library.as_deref().ok(), floor));
-    }
-    let all = checks.iter().all(|c| c.ok);
-    for c in &checks {
-        println!("{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
+        all &= print(&[check_host(host, ssh, patience, injector, library.as_deref().ok(), floor)]);
     }
     all
+}
+
+/// Prints the findings, as they come; whether all passed.
+fn print(checks: &[Check]) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for c in checks {
+        let _ = writeln!(out, "{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
+    }
+    let _ = out.flush();
+    checks.iter().all(|c| c.ok)
 }
 
 /// The oldest glibc both artifacts load on, from the versions they name (one
@@ -84,7 +100,14 @@ fn artifacts_floor(library: Option<&Path>, injector: &Path, checks: &mut Vec<Che
 /// What a host says about itself: its glibc, whether the injector runs there
 /// and whether the library loads there, at the same paths as here (a shared
 /// filesystem).
-fn check_host(host: &str, ssh: &[String], injector: &Path, library: Option<&Path>, floor: Option<Version>) -> Check {
+fn check_host(
+    host: &str,
+    ssh: &[String],
+    patience: Duration,
+    injector: &Path,
+    library: Option<&Path>,
+    floor: Option<Version>,
+) -> Check {
     let injector_q = sh_quote(injector.as_os_str().as_bytes());
     let mut script = [
         b"v=$(getconf GNU_LIBC_VERSION 2>/dev/null); echo \"glibc=${v#glibc }\"; ".as_slice(),
@@ -101,33 +124,36 @@ fn check_host(host: &str, ssh: &[String], injector: &Path, library: Option<&Path
             &[
                 b"; if test -f ".as_slice(),
                 &library_q,
-                b"; then if LD_PRELOAD=",
+                // ld.so only warns about a preload it cannot use (not ELF, another machine's),
+                // and the program runs: loading means nothing said, as well as success.
+                b"; then if test -z \"$(LD_PRELOAD=",
                 &library_q,
-                b" /bin/true 2>/dev/null; then echo library=loads; else echo library=fails; fi; else echo library=missing; fi",
+                b" /bin/true 2>&1)\"; then echo library=loads; else echo library=fails; fi; else echo library=missing; fi",
             ]
             .concat(),
         );
     }
     let probe = OsString::from_vec(for_login_shell(&script));
-    let out = Command::new(&ssh[0]).args(&ssh[1..]).arg(host).arg(&probe).stdin(Stdio::null()).output();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => return check(false, format!("host {host}: cannot run {}: {e}", ssh[0])),
+    let mut command = Command::new(&ssh[0]);
+    command.args(&ssh[1..]);
+    if Path::new(&ssh[0]).file_name().is_some_and(|name| name == "ssh") {
+        // Never a prompt that nobody answers; a host that does not answer is a finding.
+        command.args(["-o", "BatchMode=yes", "-o", &format!("ConnectTimeout={}", patience.as_secs().max(1))]);
+    }
+    command.arg(host).arg(&probe);
+    let Some(ran) = bounded::run(command, patience, 64 * 1024) else {
+        return check(false, format!("host {host}: cannot run {}", ssh[0]));
     };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&ran.output);
     let said = |key: &str| text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
     let Some(injector_state) = said("injector") else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().last().unwrap_or("").trim();
-        return check(
-            false,
-            format!(
-                "host {host}: {} cannot run a command there ({}){}",
-                ssh.join(" "),
-                out.status,
-                if last.is_empty() { String::new() } else { format!(": {last}") }
-            ),
-        );
+        let how = match ran.status {
+            Some(status) => format!("cannot run a command there ({status})"),
+            None => format!("gave no answer within {} s", patience.as_secs()),
+        };
+        let last = text.lines().rev().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
+        let last = if last.is_empty() { String::new() } else { format!(": {last}") };
+        return check(false, format!("host {host}: {} {how}{last}", ssh.join(" ")));
     };
     let theirs = said("glibc").and_then(Version::parse);
     let mut problems = Vec::new();

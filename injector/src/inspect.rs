@@ -17,19 +17,35 @@ pub fn resolved(env: &Environment) -> Result<Snapshot, UsageError> {
     Ok(inherited_snapshot(env)?.resolve(|name| env.get(name)))
 }
 
-/// Whether `env` is a tracked process's: it carries envtrack's state, or
-/// preloads the library (a tracked process that has changed nothing yet) and
-/// envtrack is not off there.
+/// Whether this process, with environment `env`, is a tracked one: it
+/// carries envtrack's state, or has the library loaded (preloaded: a tracked
+/// process that has changed nothing yet; a `LD_PRELOAD` naming a file ld.so
+/// could not load does not count) and envtrack is not off here.
 pub fn is_tracked(env: &Environment) -> bool {
     if env.get(vars::STATE.as_bytes()).is_some() {
         return true;
     }
     let off = env.get(vars::ENVTRACK.as_bytes()).is_some_and(vars::is_off);
-    let preloads = env.get(b"LD_PRELOAD").unwrap_or_default();
-    let preloaded = preloads
-        .split(|&b| b == b':' || b == b' ')
-        .any(|entry| entry.rsplit(|&b| b == b'/').next() == Some(LIBRARY_NAME.as_bytes()));
-    preloaded && !off
+    !off && library_loaded_here()
+}
+
+/// Whether an object named `libenvtrack.so` is loaded in this process.
+fn library_loaded_here() -> bool {
+    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, found: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid object description, whose name is a
+        // NUL-terminated string (empty for the program), and our bool.
+        let name = unsafe { std::ffi::CStr::from_ptr((*info).dlpi_name) }.to_bytes();
+        let ours = name.rsplit(|&b| b == b'/').next() == Some(LIBRARY_NAME.as_bytes());
+        if ours {
+            // SAFETY: `found` is the bool passed below, alive during the walk.
+            unsafe { *found.cast::<bool>() = true };
+        }
+        libc::c_int::from(ours)
+    }
+    let mut found = false;
+    // SAFETY: `visit` matches the callback type and writes only `found` during the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut found as *mut bool).cast()) };
+    found
 }
 
 /// Writes the export JSON to `output` (created 0600, never through a

@@ -3,6 +3,7 @@
 //! command-line rewriting directly.
 
 pub mod apply;
+pub mod bounded;
 pub mod cli;
 pub mod directive_flags;
 pub mod doctor;

@@ -129,11 +129,19 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             print!("{text}");
             Ok(Ended::Status(0))
         }
-        Sub::Doctor { hosts, ssh, lib } => {
-            let library = library::find_library(lib.as_deref());
+        Sub::Doctor { hosts, ssh, lib, timeout } => {
             let ssh: Vec<String> = ssh.split_whitespace().map(str::to_string).collect();
+            if ssh.is_empty() {
+                return Err(UsageError::new("doctor --ssh: an empty command"));
+            }
+            if let Some(bad) = hosts.iter().find(|h| h.is_empty() || h.starts_with('-')) {
+                return Err(UsageError::new(format!(
+                    "doctor --hosts: {bad:?} is not a host name (empty, or taken for an option)"
+                )));
+            }
+            let library = library::find_library(lib.as_deref());
             let library = library.as_deref().map_err(|e| e.message.clone());
-            let ok = doctor::run(library, &this_injector(), hosts, &ssh);
+            let ok = doctor::run(library, &this_injector(), hosts, &ssh, std::time::Duration::from_secs(*timeout));
             Ok(Ended::Status(if ok { 0 } else { 1 }))
         }
     }

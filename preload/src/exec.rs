@@ -58,9 +58,10 @@ impl Exec {
                     Some(f) => f(file, argv, envp),
                     None => return libc::ENOSYS,
                 },
+                // No execveat in a C library before glibc 2.34: the system call, as its wrapper is.
                 Exec::Execveat(dirfd, path, flags) => match call::EXECVEAT() {
                     Some(f) => f(dirfd, path, argv, envp, flags),
-                    None => return libc::ENOSYS,
+                    None => return crate::syscall::execveat(dirfd, path, argv, envp, flags),
                 },
                 Exec::Fexecve(fd) => match call::FEXECVE() {
                     Some(f) => f(fd, argv, envp),

@@ -130,6 +130,31 @@ pub unsafe fn launch(
     // SAFETY: argv the caller's or our routed one, envp ours: NULL-terminated arrays.
     let error = unsafe { launch.call(path, argv_used, built.envp) };
     sys::set_errno(saved);
+    if let (Some(injector), true) = (path, error != libc::E2BIG) {
+        // The injector is there but the kernel would not run it (not a program for this
+        // machine, a missing interpreter, no permission): the launcher runs as the caller
+        // asked, tracked, after one line. The build is redone without routing.
+        // SAFETY: the injector's NUL-terminated path, in the arena (still held).
+        let injector = unsafe { sys::c_bytes(injector) };
+        sys::warn(&[
+            b"cannot route ",
+            launch.program_name(),
+            b" through envtrack-inject: ",
+            injector,
+            b" does not run (error ",
+            Decimal::new(error as u64).as_bytes(),
+            b"); running it without",
+        ]);
+        drop(arena);
+        let unrouted = Request { program: None, ..request };
+        let mut arena = Arena::new(&mut stack.0);
+        let Some(built) = childenv::prepare(loaded, &unrouted, &mut arena) else { return original() };
+        sys::set_errno(saved);
+        // SAFETY: the caller's argv, our NULL-terminated envp.
+        let error = unsafe { launch.call(None, argv, built.envp) };
+        sys::set_errno(saved);
+        return error;
+    }
     if error != libc::E2BIG {
         return error;
     }

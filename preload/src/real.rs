@@ -34,6 +34,11 @@ pub type UnsetenvFn = unsafe extern "C" fn(*const c_char) -> c_int;
 pub type PutenvFn = unsafe extern "C" fn(*mut c_char) -> c_int;
 pub type ClearenvFn = unsafe extern "C" fn() -> c_int;
 
+/// What a real function's address holds once resolved to nothing (no
+/// function lives at address 1), so that it is not resolved again at every
+/// call: a walk takes the loader's lock, which a fork child must not wait for.
+const NONE: *mut c_void = 1 as *mut c_void;
+
 /// One real function: its name and the resolved address.
 pub struct Real {
     name: &'static [u8],
@@ -48,9 +53,9 @@ impl Real {
     /// Resolves the next definition after ours; null if there is none.
     pub fn resolve(&self) -> *mut c_void {
         let mut next = [Next::Undefined];
-        crate::symbols::find_next(&[self.bare_name()], &mut next);
-        let address = settle(next[0], self.name);
-        self.address.store(address, Ordering::Release);
+        let walk = crate::symbols::find_next(&[self.bare_name()], &mut next);
+        let address = settle(next[0], self.name, walk.objects_after);
+        self.address.store(if address.is_null() { NONE } else { address }, Ordering::Release);
         address
     }
 
@@ -60,13 +65,13 @@ impl Real {
         &self.name[..self.name.len() - 1]
     }
 
-    /// The address, resolving it now if the constructor has not run yet.
+    /// The address (null if there is none), resolving it now if the
+    /// constructor has not run yet.
     pub fn get(&self) -> *mut c_void {
-        let address = self.address.load(Ordering::Acquire);
-        if address.is_null() {
-            self.resolve()
-        } else {
-            address
+        match self.address.load(Ordering::Acquire) {
+            address if address.is_null() => self.resolve(),
+            NONE => core::ptr::null_mut(),
+            address => address,
         }
     }
 }
@@ -126,23 +131,27 @@ pub fn resolve_all() {
     for (name, real) in names.iter_mut().zip(ALL.iter()) {
         *name = real.bare_name();
     }
-    let own_path = crate::symbols::find_next(&names, &mut found);
-    OWN_PATH.store(own_path.cast_mut(), Ordering::Release);
+    let walk = crate::symbols::find_next(&names, &mut found);
+    OWN_PATH.store(walk.own_path.cast_mut(), Ordering::Release);
     for (real, next) in ALL.iter().zip(found) {
         let address = match next {
             Next::Function(address) => address,
-            _ => settle(next, real.name),
+            _ => settle(next, real.name, walk.objects_after),
         };
-        real.address.store(address, Ordering::Release);
+        real.address.store(if address.is_null() { NONE } else { address }, Ordering::Release);
     }
 }
 
-/// The address of the function the walk found as `next` (`name` with its NUL).
-fn settle(next: Next, name: &'static [u8]) -> *mut c_void {
+/// The address of the function the walk found as `next` (`name` with its
+/// NUL), after `objects_after` objects loaded after this library; null if none.
+fn settle(next: Next, name: &'static [u8], objects_after: usize) -> *mut c_void {
     match next {
         Next::Function(address) => address,
-        Next::Undefined => core::ptr::null_mut(),
-        Next::Resolver(_) | Next::AskLoader => {
+        // Nothing after a preloaded library defines it: none (execveat before glibc 2.34).
+        Next::Undefined if objects_after > 0 => core::ptr::null_mut(),
+        // Loaded last, by dlopen: the next definition is in its own dependencies (libc),
+        // which the loader searches for RTLD_NEXT.
+        Next::Undefined | Next::Resolver(_) | Next::AskLoader => {
             // The loader knows best: ask dlsym, where there is one (in libc.so.6 from glibc
             // 2.34; before, in libdl.so.2 if the program loaded it). This library does not
             // link dlsym: it would be bound at every load, and on an older glibc it would make

@@ -58,6 +58,11 @@ struct Search<'a> {
     found: &'a mut [Next],
     /// Whether the walk has passed this library yet.
     past_self: bool,
+    /// Whether objects before this library are searched too (as a reference
+    /// from this library binds: the global scope, less this library).
+    from_start: bool,
+    /// How many objects after this library the walk saw.
+    objects_after: usize,
     /// An address inside this library.
     marker: usize,
     /// This library's path, as the loader has it.
@@ -273,11 +278,14 @@ fn contains(info: &dl_phdr_info, address: usize) -> bool {
 unsafe extern "C" fn visit(info: *mut dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: dl_iterate_phdr passes a valid object description and our Search.
     let (info, search) = unsafe { (&*info, &mut *data.cast::<Search<'_>>()) };
-    if !search.past_self {
-        search.past_self = contains(info, search.marker);
-        if search.past_self {
-            search.own_path = info.dlpi_name;
-        }
+    if contains(info, search.marker) {
+        search.past_self = true;
+        search.own_path = info.dlpi_name;
+        return 0;
+    }
+    if search.past_self {
+        search.objects_after += 1;
+    } else if !search.from_start {
         return 0;
     }
     // SAFETY: the object is loaded while dl_iterate_phdr holds the loader's lock.
@@ -304,24 +312,38 @@ fn has_dynamic(info: &dl_phdr_info) -> bool {
     headers.iter().any(|h| h.p_type == PT_DYNAMIC)
 }
 
+/// What a walk saw besides the names' definitions.
+pub struct Walk {
+    /// This library's path as the loader has it (its own string, kept while
+    /// the library is loaded; this one never unloads), or null.
+    pub own_path: *const c_char,
+    /// How many objects were loaded after this library: none when it was
+    /// loaded last (by dlopen), where `RTLD_NEXT` means its own dependencies.
+    pub objects_after: usize,
+}
+
 /// Fills `found[i]` with what follows this library as `names[i]` (names
-/// without their NUL). Returns this library's path as the loader has it (its
-/// own string, kept while the library is loaded; this one never unloads), or
-/// null.
-pub fn find_next(names: &[&[u8]], found: &mut [Next]) -> *const c_char {
+/// without their NUL).
+pub fn find_next(names: &[&[u8]], found: &mut [Next]) -> Walk {
+    walk(names, found, false)
+}
+
+fn walk(names: &[&[u8]], found: &mut [Next], from_start: bool) -> Walk {
     found.fill(Next::Undefined);
     let marker = find_next as *const () as usize;
-    let mut search = Search { names, found, past_self: false, marker, own_path: core::ptr::null() };
+    let mut search =
+        Search { names, found, past_self: false, from_start, objects_after: 0, marker, own_path: core::ptr::null() };
     // SAFETY: `visit` matches dl_iterate_phdr's callback type and reads `search` only
     // during the call.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut search as *mut Search<'_>).cast()) };
-    search.own_path
+    Walk { own_path: search.own_path, objects_after: search.objects_after }
 }
 
-/// `dlsym`, if a loaded object after this library defines it.
+/// `dlsym` as a reference from this library would bind it (the first loaded
+/// object but this one that defines it), if one does.
 pub fn find_dlsym() -> Option<DlsymFn> {
     let mut next = [Next::Undefined];
-    find_next(&[b"dlsym"], &mut next);
+    walk(&[b"dlsym"], &mut next, true);
     match next[0] {
         // SAFETY: the symbol dlsym of the C library, whose signature this is.
         Next::Function(address) => Some(unsafe { core::mem::transmute::<*mut c_void, DlsymFn>(address) }),

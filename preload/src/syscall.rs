@@ -102,6 +102,22 @@ pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *con
     check(result).err().unwrap_or(libc::EINVAL)
 }
 
+/// execveat(2) itself, for a C library without the wrapper (glibc before
+/// 2.34). Returns only on failure, with the errno.
+pub fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: the caller's arguments; the kernel validates them.
+    let result = unsafe {
+        raw(libc::SYS_execveat as usize, dirfd as usize, path as usize, argv as usize, envp as usize, flags as usize, 0)
+    };
+    check(result).err().unwrap_or(libc::EINVAL)
+}
+
 /// Waits for `pid` (wait4), retrying when interrupted; the status, or -1.
 pub fn wait_for(pid: i32) -> c_int {
     let mut status: c_int = 0;

@@ -1,5 +1,6 @@
-//! Regressions found by an adversarial review of the symbol walk (no dlsym, __register_atfork),
-//! doctor --hosts, and the library's `../bin/envtrack-inject`. Each test states what the same
+//! Edges of the portable build and the installed layout: the symbol walk (no dlsym,
+//! __register_atfork) in a library dlopened and dlclosed, doctor --hosts against hosts that do not
+//! answer or a library that is not ELF, and the library's `../bin/envtrack-inject`. Each test states what the same
 //! thing does without envtrack (or before the change), which is what it asserts.
 
 use std::os::unix::fs::PermissionsExt;
@@ -86,7 +87,7 @@ fn fake_ssh(dir: &Path) -> std::path::PathBuf {
 /// remote probe looks at the exit status alone and says "loads".
 #[test]
 fn doctor_hosts_does_not_say_a_library_that_is_not_elf_loads() {
-    let dir = scratch("attack-doctor-not-elf");
+    let dir = scratch("edge-doctor-not-elf");
     let lib = dir.join("libenvtrack.so");
     std::fs::write(&lib, "not an ELF file\n").unwrap();
     let ssh = fake_ssh(&dir);
@@ -114,14 +115,21 @@ fn doctor_with_an_empty_ssh_command_says_so() {
 /// prints nothing at all meanwhile (its lines are printed at the end).
 #[test]
 fn doctor_hosts_gives_up_on_a_host_that_never_answers() {
-    let dir = scratch("attack-doctor-hang");
+    let dir = scratch("edge-doctor-hang");
     let ssh = dir.join("hung-ssh");
-    write_script(&ssh, "#!/bin/sh\nexec sleep 3600\n");
+    let pid_file = dir.join("hung-ssh.pid");
+    write_script(&ssh, &format!("#!/bin/sh\n(sleep 3600) &\necho $! > {}\nexec sleep 3600\n", pid_file.display()));
     let mut command = Command::new(injector());
-    command.args(["doctor", "--hosts", "nodeA", "--ssh"]).arg(&ssh);
+    command.args(["doctor", "--timeout", "2", "--hosts", "nodeA", "--ssh"]).arg(&ssh);
     let out = output_within(&mut command, Duration::from_secs(90));
     let stdout = text(&out.stdout);
-    assert!(stdout.lines().any(|l| l.starts_with("FAIL host nodeA")), "{stdout}");
+    let line = format!("FAIL host nodeA: {} gave no answer within 2 s", ssh.display());
+    assert!(stdout.lines().any(|l| l == line), "{line}:\n{stdout}");
+    // The hung ssh was ended with its process group, what it started in the background too.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    assert!(state.is_empty() || state.contains(") Z "), "pid {pid} is left running: {state}");
 }
 
 /// An installed tree PREFIX/lib/libenvtrack.so whose PREFIX/bin/envtrack-inject is an
@@ -131,7 +139,7 @@ fn doctor_hosts_gives_up_on_a_host_that_never_answers() {
 /// "required file not found", 127).
 #[test]
 fn a_launcher_still_runs_when_the_injector_in_bin_cannot_be_executed() {
-    let dir = scratch("attack-route-broken-injector");
+    let dir = scratch("edge-route-broken-injector");
     std::fs::create_dir_all(dir.join("prefix/lib")).unwrap();
     std::fs::create_dir_all(dir.join("prefix/bin")).unwrap();
     std::fs::create_dir_all(dir.join("tools")).unwrap();
