@@ -37,7 +37,7 @@ pub type ClearenvFn = unsafe extern "C" fn() -> c_int;
 /// What a real function's address holds once resolved to nothing (no
 /// function lives at address 1), so that it is not resolved again at every
 /// call: a walk takes the loader's lock, which a fork child must not wait for.
-const NONE: *mut c_void = 1 as *mut c_void;
+const NONE: *mut c_void = core::ptr::dangling_mut::<c_void>();
 
 /// One real function: its name and the resolved address.
 pub struct Real {
