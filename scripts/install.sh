@@ -66,7 +66,8 @@ umask 022
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
 generated=$(mktemp -d)
-trap 'rm -rf "$generated"' EXIT
+partial=""  # the file being written, removed if the install stops (a full disk, a signal)
+trap 'rm -rf "$generated"; [[ -z $partial ]] || rm -f "$partial"' EXIT
 mkdir "$generated/man"
 "$artifacts/envtrack-inject-generate" man "$generated/man" >/dev/null
 for shell in bash zsh fish; do
@@ -78,8 +79,10 @@ installed=()
 put() {
   local mode=$1 source=$2 dest=$prefix/$3
   install -d -m 0755 "$(dirname "$dest")"
-  install -m "$mode" "$source" "$dest.installing.$$"
-  mv -f "$dest.installing.$$" "$dest"
+  partial=$dest.installing.$$
+  install -m "$mode" "$source" "$partial"
+  mv -f "$partial" "$dest"
+  partial=""
   installed+=("$3")
 }
 
@@ -98,12 +101,14 @@ done
 
 echo "Installed into $prefix:"
 printf '  %s\n' "${installed[@]}"
+# The prefix quoted for a shell, so that the lines work pasted whatever the prefix holds.
+quoted=$(printf '%q' "$prefix")
 cat <<EOF
 
 To use it, add these two lines to your shell's startup file (or to a modulefile: the source tree
 has an Lmod example in examples/modulefiles/envtrack/):
-  export PATH=$prefix/bin:\$PATH
-  export LD_PRELOAD=$prefix/lib/libenvtrack.so\${LD_PRELOAD:+:\$LD_PRELOAD}
+  export PATH=$quoted/bin:\$PATH
+  export LD_PRELOAD=$quoted/lib/libenvtrack.so\${LD_PRELOAD:+:\$LD_PRELOAD}
 The first is enough for envtrack-inject -- COMMAND and for man envtrack-inject; the second tracks
 every program started from then on (ENVTRACK=off turns it off for a command and its children).
 EOF
