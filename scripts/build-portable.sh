@@ -49,6 +49,12 @@ for file in "${files[@]}"; do
     echo "build-portable: $file needs GLIBC_$newest, newer than $glibc_floor" >&2
     failed=1
   fi
+  # The library is loaded into every process: libc.so.6 is all it may bring with it (no libdl
+  # or libpthread, which a glibc before 2.34 keeps apart).
+  if [[ $(basename "$file") == libenvtrack.so && $needed != "libc.so.6 " ]]; then
+    echo "build-portable: $file needs ${needed% }, not libc.so.6 alone" >&2
+    failed=1
+  fi
   if readelf -d "$file" | grep -q '(RELR)' || objdump -p "$file" | grep -q 'GLIBC_ABI_DT_RELR'; then
     echo "build-portable: $file has DT_RELR relocations (glibc 2.36 and later only)" >&2
     failed=1
