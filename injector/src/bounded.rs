@@ -1,9 +1,10 @@
 //! Running a helper program for a bounded time: a launcher asked for its
 //! version, a node asked about itself by `doctor`. Its standard output and
-//! error, together, are read up to a size; past the deadline it is ended,
-//! with whatever it started (its own process group).
+//! error, together, are read, their start and end kept; past the deadline it
+//! is ended, with whatever it started in its own process group.
 
 use std::io::Read;
+
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -11,14 +12,16 @@ use std::time::{Duration, Instant};
 
 /// What a bounded run gave.
 pub struct Bounded {
-    /// Standard output and error, interleaved, up to the size asked for.
+    /// Standard output and error, interleaved: the first bytes up to the size
+    /// asked for and, after a line break, the last ones up to that size.
     pub output: Vec<u8>,
     /// How it exited; None if it was still running at the deadline.
     pub status: Option<ExitStatus>,
 }
 
-/// Runs `command` with no input for at most `patience`, reading at most
-/// `most` bytes of what it says. None if it cannot be started.
+/// Runs `command` with no input for at most `patience`, keeping at most
+/// `most` bytes of the start of what it says and of its end. None if it
+/// cannot be started.
 pub fn run(mut command: Command, patience: Duration, most: u64) -> Option<Bounded> {
     let (reader, writer) = std::io::pipe().ok()?;
     command
@@ -31,12 +34,23 @@ pub fn run(mut command: Command, patience: Duration, most: u64) -> Option<Bounde
     drop(command); // closes this side's copies of the pipe's write end
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut reader = reader.take(most);
+        // Everything is read (a writer stopped by a closed pipe would die of SIGPIPE): the
+        // first `most` bytes are kept, and of the rest, the last `most` (a login's chatter
+        // comes first, the answer last).
+        let (mut reader, mut kept, mut tail) = (reader, 0u64, std::collections::VecDeque::new());
         let mut chunk = [0u8; 4096];
         while let Ok(read @ 1..) = reader.read(&mut chunk) {
-            if sender.send(chunk[..read].to_vec()).is_err() {
+            let head = (most.saturating_sub(kept) as usize).min(read);
+            kept += head as u64;
+            if head > 0 && sender.send(chunk[..head].to_vec()).is_err() {
                 return;
             }
+            tail.extend(&chunk[head..read]);
+            let excess = tail.len().saturating_sub(most as usize);
+            tail.drain(..excess);
+        }
+        if !tail.is_empty() {
+            let _ = sender.send(b"\n".iter().chain(tail.iter()).copied().collect());
         }
     });
     let deadline = Instant::now() + patience;

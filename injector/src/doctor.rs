@@ -152,7 +152,11 @@ fn check_host(
             None => format!("gave no answer within {} s", patience.as_secs()),
         };
         let last = text.lines().rev().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
-        let last = if last.is_empty() { String::new() } else { format!(": {last}") };
+        let last = match last.char_indices().nth(200) {
+            _ if last.is_empty() => String::new(),
+            Some((cut, _)) => format!(": {}…", &last[..cut]),
+            None => format!(": {last}"),
+        };
         return check(false, format!("host {host}: {} {how}{last}", ssh.join(" ")));
     };
     let theirs = said("glibc").and_then(Version::parse);

@@ -130,35 +130,43 @@ pub unsafe fn launch(
     // SAFETY: argv the caller's or our routed one, envp ours: NULL-terminated arrays.
     let error = unsafe { launch.call(path, argv_used, built.envp) };
     sys::set_errno(saved);
-    if let (Some(injector), true) = (path, error != libc::E2BIG) {
-        // The injector is there but the kernel would not run it (not a program for this
-        // machine, a missing interpreter, no permission): the launcher runs as the caller
-        // asked, tracked, after one line. The build is redone without routing.
-        // SAFETY: the injector's NUL-terminated path, in the arena (still held).
-        let injector = unsafe { sys::c_bytes(injector) };
-        sys::warn(&[
-            b"cannot route ",
-            launch.program_name(),
-            b" through envtrack-inject: ",
-            injector,
-            b" does not run (error ",
-            Decimal::new(error as u64).as_bytes(),
-            b"); running it without",
-        ]);
-        drop(arena);
-        let unrouted = Request { program: None, ..request };
-        let mut arena = Arena::new(&mut stack.0);
-        let Some(built) = childenv::prepare(loaded, &unrouted, &mut arena) else { return original() };
-        sys::set_errno(saved);
-        // SAFETY: the caller's argv, our NULL-terminated envp.
-        let error = unsafe { launch.call(None, argv, built.envp) };
-        sys::set_errno(saved);
-        return error;
-    }
+    // The injector looked runnable (route.rs) but the kernel would not run it (a missing ELF
+    // interpreter, no permission): the launcher runs as the caller asked, tracked, after one
+    // line, the build redone without routing. Only where the error can be the exec's alone:
+    // a spawn's file actions and attributes have run (and may have failed) by then.
+    let retry = match launch {
+        Launch::Exec(_) => true,
+        Launch::Spawn(s) => s.actions.is_null() && s.attr.is_null(),
+    };
+    let (error, built_envp) = match path {
+        Some(injector) if error != libc::E2BIG && retry => {
+            // SAFETY: the injector's NUL-terminated path, in the arena (still held).
+            let injector = unsafe { sys::c_bytes(injector) };
+            sys::warn(&[
+                b"cannot route ",
+                launch.program_name(),
+                b" through envtrack-inject: ",
+                injector,
+                b" does not run (error ",
+                Decimal::new(error as u64).as_bytes(),
+                b"); running it without",
+            ]);
+            drop(arena);
+            arena = Arena::new(&mut stack.0);
+            let unrouted = Request { program: None, ..request };
+            let Some(built) = childenv::prepare(loaded, &unrouted, &mut arena) else { return original() };
+            sys::set_errno(saved);
+            // SAFETY: the caller's argv, our NULL-terminated envp.
+            let error = unsafe { launch.call(None, argv, built.envp) };
+            sys::set_errno(saved);
+            (error, built.envp)
+        }
+        _ => (error, built.envp),
+    };
     if error != libc::E2BIG {
         return error;
     }
-    let added = size_of_env(built.envp);
+    let added = size_of_env(built_envp);
     drop(arena);
     // The kernel refused the environment envtrack built: run as without envtrack. The line
     // is written first (a successful exec does not return), when the caller's own

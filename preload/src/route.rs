@@ -90,9 +90,7 @@ pub fn route(
     }
     // The first candidate that is there stays in the buffer (its path is NUL-terminated).
     let mut candidates = (0..).map_while(|candidate| {
-        loaded
-            .injector_path(candidate, buf.injector)
-            .map(|path| crate::syscall::is_executable_file(path.as_ptr().cast()))
+        loaded.injector_path(candidate, buf.injector).map(|path| runs_here(path.as_ptr().cast()))
     });
     if candidates.any(|there| there) {
         return true;
@@ -129,6 +127,31 @@ fn interpreter_missing(path: *const c_char) -> bool {
     let mut interpreter = [0u8; 256];
     interpreter[..end].copy_from_slice(&rest[..end]);
     !crate::syscall::is_executable_file(interpreter.as_ptr().cast())
+}
+
+/// Whether the file at `path` (NUL-terminated) looks like a program the
+/// kernel will run here: executable, and a 64-bit x86 ELF file or a script
+/// whose interpreter is there. (A spawn cannot be retried after the fact:
+/// its file actions have run by then. See `hook::launch`.)
+fn runs_here(path: *const c_char) -> bool {
+    if !crate::syscall::is_executable_file(path) {
+        return false;
+    }
+    let Ok(fd) = crate::syscall::open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK, 0) else {
+        return false;
+    };
+    let mut header = [0u8; 20];
+    let read = crate::syscall::read(fd, &mut header).unwrap_or(0);
+    crate::syscall::close(fd);
+    const ELFCLASS64: u8 = 2;
+    const EM_X86_64: u16 = 62;
+    match &header[..read] {
+        [0x7f, b'E', b'L', b'F', class, ..] if read == header.len() => {
+            *class == ELFCLASS64 && u16::from_le_bytes([header[18], header[19]]) == EM_X86_64
+        }
+        [b'#', b'!', ..] => !interpreter_missing(path),
+        _ => false,
+    }
 }
 
 /// Finds the file an exec of `path` would run, into `out` (NUL-terminated).

@@ -58,9 +58,9 @@ struct Search<'a> {
     found: &'a mut [Next],
     /// Whether the walk has passed this library yet.
     past_self: bool,
-    /// Whether objects before this library are searched too (as a reference
-    /// from this library binds: the global scope, less this library).
-    from_start: bool,
+    /// Whether the C library's objects are searched, wherever they are,
+    /// instead of the objects after this library.
+    c_library: bool,
     /// How many objects after this library the walk saw.
     objects_after: usize,
     /// An address inside this library.
@@ -285,7 +285,15 @@ unsafe extern "C" fn visit(info: *mut dl_phdr_info, _size: usize, data: *mut c_v
     }
     if search.past_self {
         search.objects_after += 1;
-    } else if !search.from_start {
+    }
+    if search.c_library {
+        // SAFETY: the loader's NUL-terminated name for the object (empty for the program).
+        let name = unsafe { crate::sys::c_bytes(info.dlpi_name) };
+        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+        if !(base.starts_with(b"libc.so") || base.starts_with(b"libdl.so")) {
+            return 0;
+        }
+    } else if !search.past_self {
         return 0;
     }
     // SAFETY: the object is loaded while dl_iterate_phdr holds the loader's lock.
@@ -328,19 +336,21 @@ pub fn find_next(names: &[&[u8]], found: &mut [Next]) -> Walk {
     walk(names, found, false)
 }
 
-fn walk(names: &[&[u8]], found: &mut [Next], from_start: bool) -> Walk {
+fn walk(names: &[&[u8]], found: &mut [Next], c_library: bool) -> Walk {
     found.fill(Next::Undefined);
     let marker = find_next as *const () as usize;
     let mut search =
-        Search { names, found, past_self: false, from_start, objects_after: 0, marker, own_path: core::ptr::null() };
+        Search { names, found, past_self: false, c_library, objects_after: 0, marker, own_path: core::ptr::null() };
     // SAFETY: `visit` matches dl_iterate_phdr's callback type and reads `search` only
     // during the call.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut search as *mut Search<'_>).cast()) };
     Walk { own_path: search.own_path, objects_after: search.objects_after }
 }
 
-/// `dlsym` as a reference from this library would bind it (the first loaded
-/// object but this one that defines it), if one does.
+/// The C library's own `dlsym` (libc.so.6 from glibc 2.34, libdl.so.2
+/// before), if loaded: never another library's wrapper of it, which may hold
+/// a lock across the `dlopen` that is loading this library, and which
+/// would evaluate `RTLD_NEXT` from its own place.
 pub fn find_dlsym() -> Option<DlsymFn> {
     let mut next = [Next::Undefined];
     walk(&[b"dlsym"], &mut next, true);

@@ -385,3 +385,22 @@ fn execveat_looked_for_on_glibc_2_31_runs_like_without_the_library() {
     assert_eq!((out.status.code(), text(&out.stderr)), (Some(0), String::new()), "stdout: {}", text(&out.stdout));
     assert!(text(&out.stdout).ends_with("ran echo\n"), "{}", text(&out.stdout));
 }
+
+/// On glibc 2.31 (no execveat wrapper) the library's execveat is the system call: every case gives
+/// what the system call gives, where without the library the wrapper is absent.
+#[test]
+fn execveat_through_the_library_is_the_system_call_in_every_case() {
+    let program = zig_c_program("execveat_cases");
+    let out = run_in_root(&format!("cd /tmp && LD_PRELOAD={LIBRARY} {program}"), &[], QUICK);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.lines().count() >= 10, "{stdout}");
+    for line in stdout.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let wrapper = words.iter().find_map(|w| w.strip_prefix("wrapper="));
+        let syscall = words.iter().find_map(|w| w.strip_prefix("syscall="));
+        assert!(wrapper.is_some() && wrapper == syscall, "{line}\n{stdout}");
+    }
+    let without = run_in_root(&format!("cd /tmp && {program}"), &[], QUICK);
+    assert!(text(&without.stdout).lines().all(|l| l.contains("wrapper=absent")), "{}", text(&without.stdout));
+}

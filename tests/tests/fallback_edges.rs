@@ -1,5 +1,6 @@
-//! Regressions from a second adversarial review of the recent fixes: a routed launch whose
-//! injector does not run (the fallback), and doctor's bounded host probe. Each test states what
+//! A routed launch whose injector does not run (the fallback: a spawn's own failing file actions
+//! are not blamed on it, and it never makes an exec fail with E2BIG), a library dlopened under
+//! an interposed dlsym, and doctor's bounded host probe against a chatty login. Each test states what
 //! the same thing does without envtrack, which is what it asserts.
 
 use std::os::unix::fs::PermissionsExt;
@@ -38,7 +39,7 @@ fn installed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 /// closed descriptor: EBADF), the second try fails differently: EEXIST instead of EBADF.
 #[test]
 fn a_routed_spawn_whose_file_actions_fail_returns_their_error_and_blames_nothing() {
-    let dir = scratch("attack2-spawn-file-actions");
+    let dir = scratch("edge-spawn-file-actions");
     let (lib, tools) = installed(&dir);
     let program = c_program("spawn_file_action_fails", false);
     let created = dir.join("created");
@@ -68,7 +69,7 @@ fn a_routed_spawn_whose_file_actions_fail_returns_their_error_and_blames_nothing
 /// a library deep in the tree and ENVTRACK_INJECT short.
 #[test]
 fn a_routed_exec_whose_injector_does_not_run_never_fails_with_e2big_where_it_would_not() {
-    let dir = scratch("attack2-route-fallback-e2big");
+    let dir = scratch("edge-route-fallback-e2big");
     let deep = (0..6).fold(dir.clone(), |path, _| path.join("d".repeat(60)));
     std::fs::create_dir_all(&deep).unwrap();
     let lib = deep.join("libenvtrack.so");
@@ -99,7 +100,7 @@ fn a_routed_exec_whose_injector_does_not_run_never_fails_with_e2big_where_it_wou
 /// line of the report.
 #[test]
 fn doctor_reads_past_a_chatty_login_and_keeps_its_lines_short() {
-    let dir = scratch("attack2-doctor-chatty");
+    let dir = scratch("edge-doctor-chatty");
     let ssh = dir.join("chatty-ssh");
     write_script(&ssh, "#!/bin/sh\nshift\nhead -c 100000 /dev/zero | tr '\\0' y\necho\nexec /bin/sh -c \"$*\"\n");
     let mut command = Command::new(injector());
