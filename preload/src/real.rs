@@ -55,8 +55,13 @@ impl Real {
         let mut next = [Next::Undefined];
         let walk = crate::symbols::find_next(&[self.bare_name()], &mut next);
         let address = settle(next[0], self.name, walk.objects_after);
-        self.address.store(if address.is_null() { NONE } else { address }, Ordering::Release);
+        self.store(address);
         address
+    }
+
+    /// Keeps `address`, null as [`NONE`]: resolved, to nothing.
+    fn store(&self, address: *mut c_void) {
+        self.address.store(if address.is_null() { NONE } else { address }, Ordering::Release);
     }
 
     /// The name without its NUL.
@@ -138,7 +143,7 @@ pub fn resolve_all() {
             Next::Function(address) => address,
             _ => settle(next, real.name, walk.objects_after),
         };
-        real.address.store(if address.is_null() { NONE } else { address }, Ordering::Release);
+        real.store(address);
     }
 }
 

@@ -108,23 +108,38 @@ pub fn route(
     false
 }
 
-/// Whether the file at `path` (NUL-terminated) is a script (`#!`) whose
-/// interpreter is not an executable file. Reads at most one line's start into
-/// a stack buffer: no allocation, no lock (this may run in a vfork child).
-fn interpreter_missing(path: *const c_char) -> bool {
+/// Reads the start of the file at `path` (NUL-terminated) into `head`; the
+/// bytes read (none if it cannot be read). A stack buffer: no allocation, no
+/// lock (this may run in a vfork child).
+fn read_head(path: *const c_char, head: &mut [u8]) -> &[u8] {
     let Ok(fd) = crate::syscall::open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK, 0) else {
-        return false;
+        return &[];
     };
-    let mut line = [0u8; 256];
-    let read = crate::syscall::read(fd, &mut line[..255]).unwrap_or(0);
+    let read = crate::syscall::read(fd, head).unwrap_or(0);
     crate::syscall::close(fd);
-    let Some(rest) = line[..read].strip_prefix(b"#!") else { return false };
+    &head[..read]
+}
+
+/// The most of a file's start [`read_head`] reads for a `#!` line.
+const HEAD: usize = 255;
+
+/// Whether the file at `path` (NUL-terminated) is a script (`#!`) whose
+/// interpreter is not an executable file.
+fn interpreter_missing(path: *const c_char) -> bool {
+    let mut head = [0u8; HEAD];
+    script_interpreter_missing(read_head(path, &mut head))
+}
+
+/// Whether `head`, a file's start, is a `#!` line naming an interpreter that
+/// is not an executable file.
+fn script_interpreter_missing(head: &[u8]) -> bool {
+    let Some(rest) = head.strip_prefix(b"#!") else { return false };
     let rest = &rest[rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..];
     let end = rest.iter().position(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0)).unwrap_or(rest.len());
-    if end == 0 || (end == rest.len() && read == line.len() - 1) {
+    if end == 0 || (end == rest.len() && head.len() == HEAD) {
         return false; // no interpreter named, or a line longer than the buffer: let the kernel decide
     }
-    let mut interpreter = [0u8; 256];
+    let mut interpreter = [0u8; HEAD + 1];
     interpreter[..end].copy_from_slice(&rest[..end]);
     !crate::syscall::is_executable_file(interpreter.as_ptr().cast())
 }
@@ -137,19 +152,15 @@ fn runs_here(path: *const c_char) -> bool {
     if !crate::syscall::is_executable_file(path) {
         return false;
     }
-    let Ok(fd) = crate::syscall::open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK, 0) else {
-        return false;
-    };
-    let mut header = [0u8; 20];
-    let read = crate::syscall::read(fd, &mut header).unwrap_or(0);
-    crate::syscall::close(fd);
     const ELFCLASS64: u8 = 2;
     const EM_X86_64: u16 = 62;
-    match &header[..read] {
-        [0x7f, b'E', b'L', b'F', class, ..] if read == header.len() => {
-            *class == ELFCLASS64 && u16::from_le_bytes([header[18], header[19]]) == EM_X86_64
+    let mut head = [0u8; HEAD];
+    let head = read_head(path, &mut head);
+    match head {
+        [0x7f, b'E', b'L', b'F', ..] => {
+            head.len() >= 20 && head[4] == ELFCLASS64 && u16::from_le_bytes([head[18], head[19]]) == EM_X86_64
         }
-        [b'#', b'!', ..] => !interpreter_missing(path),
+        [b'#', b'!', ..] => !script_interpreter_missing(head),
         _ => false,
     }
 }

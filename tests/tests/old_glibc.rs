@@ -23,9 +23,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Runs `script` in the root and asserts that it succeeded with nothing on stderr.
-fn clean_success(script: &str, args: &[&str]) -> Output {
-    let out = run_in_root(script, args, QUICK);
+/// Asserts that `script`'s run succeeded with nothing on stderr, and returns it.
+fn assert_clean(script: &str, out: Output) -> Output {
     assert!(
         out.status.success() && out.stderr.is_empty(),
         "{script} ({}):\nstdout: {}\nstderr: {}",
@@ -34,6 +33,11 @@ fn clean_success(script: &str, args: &[&str]) -> Output {
         text(&out.stderr)
     );
     out
+}
+
+/// Runs `script` in the root and asserts that it succeeded with nothing on stderr.
+fn clean_success(script: &str, args: &[&str]) -> Output {
+    assert_clean(script, run_in_root(script, args, QUICK))
 }
 
 /// Runs `script` (with `args` as `$1`…) in the root with a bash under the portable library, so
@@ -47,15 +51,7 @@ fn tracked_bash(vars: &str, script: &str, args: &[&str], limit: Duration) -> Out
 
 /// Like [`tracked_bash`], and asserts success with nothing on stderr.
 fn tracked_success(script: &str, args: &[&str]) -> Output {
-    let out = tracked_bash("", script, args, QUICK);
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "{script} ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
+    assert_clean(script, tracked_bash("", script, args, QUICK))
 }
 
 #[test]
