@@ -84,6 +84,25 @@ impl<'a> Reader<'a> {
         Ok(Reader { input, at: MAGIC.len(), failed: false })
     }
 
+    /// A reader over `input` from byte `at`: a record boundary an earlier
+    /// reader of the same input reached (see [`Reader::position`]).
+    pub fn resume(input: &'a [u8], at: usize) -> Reader<'a> {
+        Reader { input, at, failed: false }
+    }
+
+    /// Where the next record starts.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// The kind byte of the next record, if any.
+    pub fn peek_kind(&self) -> Option<u8> {
+        if self.failed {
+            return None;
+        }
+        self.input.get(self.at).copied()
+    }
+
     fn error(&mut self, message: &'static str) -> CodecError {
         self.failed = true;
         CodecError { position: self.at, message }
@@ -232,6 +251,36 @@ fn put_directive<S: Sink>(out: &mut S, kind: u8, d: DirectiveRef<'_>) -> Result<
     put_field(out, d.value)
 }
 
+fn decimal_len(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+fn field_len(bytes: &[u8]) -> usize {
+    decimal_len(bytes.len()) + 1 + bytes.len()
+}
+
+/// How many bytes [`encode_record`] writes for `record`, counted without
+/// writing them.
+pub fn encoded_len(record: &Record<'_>) -> usize {
+    match *record {
+        Record::Tracked { name, change: Change::Set | Change::Unset } => 1 + field_len(name),
+        Record::Tracked { name, change: Change::List { growth, .. } } => {
+            2 + decimal_len(growth.prepended) + 1 + decimal_len(growth.appended) + 1 + field_len(name)
+        }
+        Record::Carried(d) | Record::Directive(_, d) => 3 + field_len(d.name) + field_len(d.value),
+        Record::Owner(_) => {
+            let mut counter = crate::sink::CountingSink::default();
+            let _ = encode_record(record, &mut counter);
+            counter.count
+        }
+    }
+}
+
 /// Writes one record (after [`MAGIC`], which the caller writes once).
 pub fn encode_record<S: Sink>(record: &Record<'_>, out: &mut S) -> Result<(), Full> {
     match *record {
@@ -264,16 +313,23 @@ pub fn encode_record<S: Sink>(record: &Record<'_>, out: &mut S) -> Result<(), Fu
 }
 
 impl Snapshot {
-    /// The records of this snapshot, in encoding order.
+    /// The records of this snapshot, in encoding order: the owner, the
+    /// directives and the carried values first, the tracked changes last, so
+    /// that a process loading a snapshot reads only what it must act on at
+    /// once and leaves the tracked changes for when it needs them.
     pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
         let owner = self.owner.map(Record::Owner);
-        let tracked = self.tracked.iter().map(|t| match &t.change {
-            TrackedChange::InEnv(change) => Record::Tracked { name: &t.name, change: *change },
-            TrackedChange::Carried(d) => Record::Carried(d.as_ref()),
-        });
         let job = self.directives.job.iter().map(|d| Record::Directive(Level::Job, d.as_ref()));
         let app = self.directives.app.iter().map(|d| Record::Directive(Level::App, d.as_ref()));
-        owner.into_iter().chain(tracked).chain(job).chain(app)
+        let carried = self.tracked.iter().filter_map(|t| match &t.change {
+            TrackedChange::Carried(d) => Some(Record::Carried(d.as_ref())),
+            TrackedChange::InEnv(_) => None,
+        });
+        let tracked = self.tracked.iter().filter_map(|t| match &t.change {
+            TrackedChange::InEnv(change) => Some(Record::Tracked { name: &t.name, change: *change }),
+            TrackedChange::Carried(_) => None,
+        });
+        owner.into_iter().chain(job).chain(app).chain(carried).chain(tracked)
     }
 
     /// Encodes into `out`.
@@ -288,13 +344,16 @@ impl Snapshot {
         out
     }
 
-    /// Decodes an encoded snapshot, checking every record.
+    /// Decodes an encoded snapshot, checking every record. The tracked list
+    /// comes out in encoding order (carried values first, each kind in the
+    /// order read), whatever order the records were in.
     pub fn decode(bytes: &[u8]) -> Result<Snapshot, CodecError> {
         let mut snapshot = Snapshot::default();
+        let mut in_env = Vec::new();
         for record in Reader::new(bytes)? {
             match record? {
                 Record::Tracked { name, change } => {
-                    snapshot.tracked.push(Tracked { name: name.to_vec(), change: TrackedChange::InEnv(change) })
+                    in_env.push(Tracked { name: name.to_vec(), change: TrackedChange::InEnv(change) })
                 }
                 Record::Carried(d) => snapshot
                     .tracked
@@ -303,6 +362,7 @@ impl Snapshot {
                 Record::Owner(owner) => snapshot.owner = Some(owner),
             }
         }
+        snapshot.tracked.extend(in_env);
         Ok(snapshot)
     }
 }
@@ -316,18 +376,51 @@ mod tests {
     fn round_trip_of_awkward_bytes() {
         let mut snapshot = Snapshot::default();
         let growth = Growth { prepended: 2, appended: 10 };
-        snapshot.tracked.push(Tracked {
-            name: b"P\xffA:TH".to_vec(),
-            change: TrackedChange::InEnv(Change::List { sep: b';', growth }),
-        });
+        // In encoding order (carried values before tracked changes), so that decoding gives
+        // back the same list.
         snapshot.tracked.push(Tracked {
             name: b"X".to_vec(),
             change: TrackedChange::Carried(Directive::set(b"X", b"1:2,3;\n'\"$(x)`=")),
+        });
+        snapshot.tracked.push(Tracked {
+            name: b"P\xffA:TH".to_vec(),
+            change: TrackedChange::InEnv(Change::List { sep: b';', growth }),
         });
         snapshot.directives.app.push(Directive::new(Op::Remove, b"LD_PRELOAD", b"lib.so", b' ').unwrap());
         snapshot.owner = Some(Credentials { ruid: 1, euid: 2, rgid: 3, egid: 4 });
         let bytes = snapshot.encode();
         assert_eq!(Snapshot::decode(&bytes), Ok(snapshot));
+    }
+
+    #[test]
+    fn tracked_changes_are_written_last() {
+        let mut snapshot = Snapshot::default();
+        snapshot.tracked.push(Tracked { name: b"A".to_vec(), change: TrackedChange::InEnv(Change::Set) });
+        snapshot
+            .tracked
+            .push(Tracked { name: b"B".to_vec(), change: TrackedChange::Carried(Directive::set(b"B", b"2")) });
+        snapshot.directives.job.push(Directive::set(b"C", b"3"));
+        snapshot.owner = Some(Credentials { ruid: 1, euid: 1, rgid: 1, egid: 1 });
+        assert_eq!(snapshot.encode(), b"ET1;O7:1,1,1,1Js:1:C1:3Ts:1:B1:2S1:A".to_vec());
+    }
+
+    #[test]
+    fn encoded_len_counts_what_encode_writes() {
+        let growth = Growth { prepended: 12, appended: 0 };
+        let directive = Directive::new(Op::Prepend, b"LD_PRELOAD", b"/x/lib.so", b':').unwrap();
+        let records = [
+            Record::Tracked { name: b"A", change: Change::Set },
+            Record::Tracked { name: &[b'N'; 1234], change: Change::Unset },
+            Record::Tracked { name: b"PATH", change: Change::List { sep: b':', growth } },
+            Record::Carried(directive.as_ref()),
+            Record::Directive(Level::Job, directive.as_ref()),
+            Record::Owner(Credentials { ruid: 1000, euid: 0, rgid: 12, egid: 4_000_000_000 }),
+        ];
+        for record in records {
+            let mut out = Vec::new();
+            encode_record(&record, &mut out).unwrap();
+            assert_eq!(encoded_len(&record), out.len(), "{record:?}");
+        }
     }
 
     #[test]

@@ -72,6 +72,50 @@ pub const BUILTIN_LISTS: &[BuiltinList] = &[
     list(b"OMPI_MCA_mca_base_env_list", b';'),
 ];
 
+/// A number in 0..512 from a name's length and its first, second and last
+/// bytes: names with different signatures differ (see [`BUILTIN_SIGNATURES`]).
+#[inline(always)]
+const fn signature(name: &[u8]) -> usize {
+    let (first, second, last) = match name {
+        [] => (0, 0, 0),
+        [only] => (*only as usize, 0, *only as usize),
+        [first, second, .., last] | [first, second @ last] => (*first as usize, *second as usize, *last as usize),
+    };
+    (name.len() * 7 + first * 31 + second * 17 + last * 13) % 512
+}
+
+/// The signatures of the built-in lists, as a 512-bit set: most names that
+/// are not lists are told apart by one bit test, without comparing names.
+const BUILTIN_SIGNATURES: [u64; 8] = {
+    let mut set = [0u64; 8];
+    let mut i = 0;
+    while i < BUILTIN_LISTS.len() {
+        let list = &BUILTIN_LISTS[i];
+        let (name, _) = list.name.split_at(list.len as usize);
+        let bit = signature(name);
+        set[bit / 64] |= 1 << (bit % 64);
+        i += 1;
+    }
+    set
+};
+
+/// For each signature, the built-in list that has it (its number + 1), 0
+/// when none has, or [`SHARED_SIGNATURE`] when several have.
+const BUILTIN_BY_SIGNATURE: [u8; 512] = {
+    let mut by = [0u8; 512];
+    let mut i = 0;
+    while i < BUILTIN_LISTS.len() {
+        let list = &BUILTIN_LISTS[i];
+        let (name, _) = list.name.split_at(list.len as usize);
+        let bit = signature(name);
+        by[bit] = if by[bit] == 0 { i as u8 + 1 } else { SHARED_SIGNATURE };
+        i += 1;
+    }
+    by
+};
+
+const SHARED_SIGNATURE: u8 = u8::MAX;
+
 /// The built-in list variables and their separators.
 pub fn builtin_lists() -> impl Iterator<Item = (&'static [u8], u8)> {
     BUILTIN_LISTS.iter().map(|l| (l.name(), l.sep))
@@ -105,8 +149,28 @@ impl Registry {
     }
 
     /// The separator of `name` if it is a list variable.
+    #[inline(always)]
     pub fn separator(&self, name: &[u8]) -> Option<u8> {
+        let bit = signature(name);
+        if self.added.is_empty() && BUILTIN_SIGNATURES[bit / 64] & (1 << (bit % 64)) == 0 {
+            return None; // the common case, decided by one bit
+        }
+        self.separator_of_maybe_list(name, bit)
+    }
+
+    fn separator_of_maybe_list(&self, name: &[u8], bit: usize) -> Option<u8> {
         self.added.iter().rev().find(|(n, _)| n.as_slice() == name).map(|&(_, sep)| sep).or_else(|| {
+            match BUILTIN_BY_SIGNATURE[bit] {
+                0 => return None,
+                SHARED_SIGNATURE => {}
+                number => {
+                    let list = &BUILTIN_LISTS[usize::from(number) - 1];
+                    return (list.name() == name).then_some(list.sep);
+                }
+            }
+            if BUILTIN_SIGNATURES[bit / 64] & (1 << (bit % 64)) == 0 {
+                return None; // no built-in list has this name's length, first and last byte
+            }
             BUILTIN_LISTS.iter().find(|l| usize::from(l.len) == name.len() && l.name() == name).map(|l| l.sep)
         })
     }
@@ -177,6 +241,8 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
+    use alloc::vec;
 
     #[test]
     fn builtin_and_exact_names() {
@@ -208,6 +274,36 @@ mod tests {
             "ACLOCAL_PATH",
         ] {
             assert!(registry.separator(name.as_bytes()).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_signature_filter_agrees_with_comparing_names() {
+        let registry = Registry::builtin();
+        let naive = |name: &[u8]| BUILTIN_LISTS.iter().find(|l| l.name() == name).map(|l| l.sep);
+        for list in BUILTIN_LISTS {
+            assert_eq!(registry.separator(list.name()), Some(list.sep), "{:?}", list.name());
+        }
+        // Every name of up to 3 bytes over a small alphabet, and variations of the lists' own.
+        let alphabet = b"ACDHILMOPRSTXY_";
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for &a in alphabet {
+            names.push(vec![a]);
+            for &b in alphabet {
+                names.push(vec![a, b]);
+                for &c in alphabet {
+                    names.push(vec![a, b, c]);
+                }
+            }
+        }
+        for list in BUILTIN_LISTS {
+            let name = list.name().to_vec();
+            names.push([&name[..], b"X"].concat());
+            names.push(name[..name.len() - 1].to_vec());
+            names.push([b"X", &name[..]].concat());
+        }
+        for name in names {
+            assert_eq!(registry.separator(&name), naive(&name), "{:?}", String::from_utf8_lossy(&name));
         }
     }
 

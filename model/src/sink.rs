@@ -23,7 +23,12 @@ pub trait Sink {
 
     /// Append `n` in decimal, without allocating.
     fn put_decimal(&mut self, n: usize) -> Result<(), Full> {
-        self.put(Decimal::new(n as u64).as_bytes())
+        // Short numbers (most field lengths) without the general formatter.
+        match n {
+            0..=9 => self.put_byte(b'0' + n as u8),
+            10..=99 => self.put(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]),
+            _ => self.put(Decimal::new(n as u64).as_bytes()),
+        }
     }
 }
 
@@ -72,6 +77,12 @@ impl<'a> SliceSink<'a> {
         SliceSink { buf, len: 0 }
     }
 
+    /// A sink over `buf` whose first `len` bytes are already written.
+    pub fn resume(buf: &'a mut [u8], len: usize) -> Self {
+        let len = len.min(buf.len());
+        SliceSink { buf, len }
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.len
@@ -95,11 +106,26 @@ impl<'a> SliceSink<'a> {
 }
 
 impl Sink for SliceSink<'_> {
+    // Inlined: the preload writes every record of a child's state through here, a few bytes
+    // at a time.
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) -> Result<(), Full> {
         let end = self.len.checked_add(bytes.len()).ok_or(Full)?;
         let dest = self.buf.get_mut(self.len..end).ok_or(Full)?;
-        dest.copy_from_slice(bytes);
+        if let [byte] = bytes {
+            dest[0] = *byte;
+        } else {
+            dest.copy_from_slice(bytes);
+        }
         self.len = end;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put_byte(&mut self, byte: u8) -> Result<(), Full> {
+        let slot = self.buf.get_mut(self.len).ok_or(Full)?;
+        *slot = byte;
+        self.len += 1;
         Ok(())
     }
 }

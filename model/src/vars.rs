@@ -56,7 +56,14 @@ pub const UNTRACKED: &str =
                              OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
 /// Whether `name` is never tracked (see [`UNTRACKED`]).
+#[inline(always)]
 pub fn is_untracked(name: &[u8]) -> bool {
+    // The first bytes of the patterns: a name starting otherwise is tracked without reading
+    // the list (this runs for every variable of every child environment).
+    matches!(name.first(), Some(b'_' | b'P' | b'O' | b'S' | b'E' | b'H')) && matches_untracked(name)
+}
+
+fn matches_untracked(name: &[u8]) -> bool {
     UNTRACKED.as_bytes().split(|&b| b == b' ').filter(|p| !p.is_empty()).any(|pattern| match pattern {
         [prefix @ .., b'*'] => name.starts_with(prefix),
         exact => exact == name,
@@ -83,6 +90,14 @@ mod tests {
         }
         for name in ["PATH", "PWDX", "OMPI_MCA_btl", "SLURM", "MY_SLURM_X"] {
             assert!(!is_untracked(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_first_byte_filter_covers_every_pattern() {
+        for pattern in UNTRACKED.split(' ').filter(|p| !p.is_empty()) {
+            let name = pattern.trim_end_matches('*');
+            assert!(is_untracked(name.as_bytes()), "{pattern}");
         }
     }
 

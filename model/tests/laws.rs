@@ -184,7 +184,12 @@ proptest! {
             };
             let name = if kind == 3 { directive.name } else { name.to_vec() };
             Tracked { name, change }
-        }).collect();
+        });
+        // Encoding writes carried values before tracked changes; in that order, decoding gives
+        // back the same list.
+        let (carried, in_env): (Vec<Tracked>, Vec<Tracked>) =
+            tracked.partition(|t| matches!(t.change, TrackedChange::Carried(_)));
+        let tracked = carried.into_iter().chain(in_env).collect();
         let snapshot = Snapshot { tracked, directives: DirectiveSet { job, app }, owner: None };
         prop_assert_eq!(Snapshot::decode(&snapshot.encode()), Ok(snapshot));
     }

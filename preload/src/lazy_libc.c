@@ -11,6 +11,7 @@
  *
  * Everything here is async-signal-safe: no allocation, no locks (the
  * allocation wrappers are only used outside the exec path). */
+#include <emmintrin.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,13 +43,39 @@ HIDDEN int envtrack_register_atfork(void (*prepare)(void), void (*parent)(void),
     return __register_atfork(prepare, parent, child, &__dso_handle == NULL ? NULL : __dso_handle);
 }
 
-/* The primitives the compiler calls. Word at a time where aligned. */
+/* The primitives the compiler calls, and the library's own strlen. They run on
+ * every hook, over whole environments (tens to hundreds of KiB), so they work a
+ * word (or 16 bytes) at a time; x86-64 reads unaligned words cheaply, and an
+ * aligned read never crosses into an unmapped page. */
+typedef uint64_t __attribute__((aligned(1), may_alias)) unaligned_u64;
+
+typedef uint32_t __attribute__((aligned(1), may_alias)) unaligned_u32;
+
 HIDDEN void *memcpy(void *restrict to, const void *restrict from, size_t n) {
     unsigned char *d = to;
     const unsigned char *s = from;
-    if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
-        for (; n >= 8; n -= 8, d += 8, s += 8) *(uint64_t *)d = *(const uint64_t *)s;
+    if (n <= 16) {
+        /* Short copies (names, record headers) as two overlapping moves. */
+        if (n >= 8) {
+            uint64_t head = *(const unaligned_u64 *)s, tail = *(const unaligned_u64 *)(s + n - 8);
+            *(unaligned_u64 *)d = head;
+            *(unaligned_u64 *)(d + n - 8) = tail;
+        } else if (n >= 4) {
+            uint32_t head = *(const unaligned_u32 *)s, tail = *(const unaligned_u32 *)(s + n - 4);
+            *(unaligned_u32 *)d = head;
+            *(unaligned_u32 *)(d + n - 4) = tail;
+        } else {
+            while (n--) *d++ = *s++;
+        }
+        return to;
     }
+    if (n >= 256) {
+        /* The bulk by the CPU's own string copy, eight bytes a step. */
+        size_t words = n / 8;
+        __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(words) : : "memory");
+        n %= 8;
+    }
+    for (; n >= 8; n -= 8, d += 8, s += 8) *(unaligned_u64 *)d = *(const unaligned_u64 *)s;
     while (n--) *d++ = *s++;
     return to;
 }
@@ -64,12 +91,23 @@ HIDDEN void *memmove(void *to, const void *from, size_t n) {
 
 HIDDEN void *memset(void *to, int byte, size_t n) {
     unsigned char *d = to;
+    uint64_t word = (unsigned char)byte * 0x0101010101010101ull;
+    for (; n >= 8; n -= 8, d += 8) *(unaligned_u64 *)d = word;
     while (n--) *d++ = (unsigned char)byte;
     return to;
 }
 
 HIDDEN int memcmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = a, *y = b;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        uint64_t u = *(const unaligned_u64 *)x, v = *(const unaligned_u64 *)y;
+        if (u != v) {
+            /* The first differing byte decides: compare as big-endian numbers. */
+            u = __builtin_bswap64(u);
+            v = __builtin_bswap64(v);
+            return u < v ? -1 : 1;
+        }
+    }
     for (; n; n--, x++, y++)
         if (*x != *y) return *x - *y;
     return 0;
@@ -77,17 +115,28 @@ HIDDEN int memcmp(const void *a, const void *b, size_t n) {
 
 HIDDEN int bcmp(const void *a, const void *b, size_t n) { return memcmp(a, b, n); }
 
-/* Eight bytes at a time once aligned (an aligned 8-byte read never crosses
- * into an unmapped page). */
+/* Sixteen bytes at a time, from the aligned block that holds the start (SSE2 is
+ * part of x86-64 itself). */
 HIDDEN size_t strlen(const char *s) {
-    const char *p = s;
-    for (; (uintptr_t)p & 7; p++)
-        if (!*p) return (size_t)(p - s);
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    for (;; p += 8) {
-        uint64_t word = *(const uint64_t *)p;
-        if ((word - ones) & ~word & highs) break;
+    const __m128i zero = _mm_setzero_si128();
+    const char *p;
+    unsigned mask;
+    if (((uintptr_t)s & 4095) <= 4096 - 16) {
+        /* The first 16 bytes in one unaligned read when they stay in the page: most
+         * environment entries end within them or the next block. */
+        mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)s), zero));
+        if (mask) return (size_t)__builtin_ctz(mask);
+        p = (const char *)(((uintptr_t)s + 16) & ~(uintptr_t)15);
+    } else {
+        p = (const char *)((uintptr_t)s & ~(uintptr_t)15);
+        mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128((const __m128i *)p), zero));
+        mask >>= (uintptr_t)s & 15;
+        if (mask) return (size_t)__builtin_ctz(mask);
+        p += 16;
     }
-    while (*p) p++;
-    return (size_t)(p - s);
+    for (;;) {
+        mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128((const __m128i *)p), zero));
+        if (mask) return (size_t)(p + __builtin_ctz(mask) - s);
+        p += 16;
+    }
 }

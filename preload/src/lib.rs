@@ -41,6 +41,7 @@ mod sys;
 mod syscall;
 mod table;
 mod track;
+mod tracked;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -67,6 +68,9 @@ unsafe extern "C" fn after_fork_in_child() {
     process::note_pid();
     lock::reset_after_fork();
     arena::reset_after_fork();
+    if let Some(loaded) = loaded::get() {
+        loaded.reset_after_fork();
+    }
 }
 
 #[ctor::ctor(unsafe)]

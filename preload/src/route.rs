@@ -31,7 +31,8 @@ pub struct RouteBuf<'m> {
 impl<'m> RouteBuf<'m> {
     /// Two path buffers carved from the arena.
     pub fn carve(carve: &mut crate::childenv::Carve<'m>) -> Result<RouteBuf<'m>, crate::childenv::Short> {
-        Ok(RouteBuf { injector: carve.take(PATH_MAX, 0u8)?, program: carve.take(PATH_MAX, 0u8)?, searched: false })
+        let injector = carve.take_zeroed::<u8>(PATH_MAX)?;
+        Ok(RouteBuf { injector, program: carve.take_zeroed::<u8>(PATH_MAX)?, searched: false })
     }
 
     /// The injector's NUL-terminated path.

@@ -30,6 +30,7 @@ pub fn current_environ() -> *const *const c_char {
 ///
 /// # Safety
 /// `ptr` must be null or point to a NUL-terminated string that outlives `'a`.
+#[inline(always)]
 pub unsafe fn c_bytes<'a>(ptr: *const c_char) -> &'a [u8] {
     if ptr.is_null() {
         return &[];
@@ -55,9 +56,51 @@ impl<'a> CStrArray<'a> {
     }
 }
 
+/// A string of a [`CStrArray`] not measured yet: its first byte is read
+/// without `strlen`, for filters that reject most strings by it.
+#[derive(Clone, Copy)]
+pub struct Unmeasured<'a> {
+    at: *const c_char,
+    strings: core::marker::PhantomData<&'a [u8]>,
+}
+
+impl<'a> Unmeasured<'a> {
+    /// The first byte (0 for an empty string).
+    #[inline]
+    pub fn first(&self) -> u8 {
+        // SAFETY: a NUL-terminated string from the array (CStrArray::new's contract) has at
+        // least one byte.
+        unsafe { *self.at.cast::<u8>() }
+    }
+
+    pub fn measure(self) -> &'a [u8] {
+        // SAFETY: as above; valid for 'a.
+        unsafe { c_bytes(self.at) }
+    }
+}
+
+impl<'a> CStrArray<'a> {
+    /// The next string, not measured; None at the end.
+    #[inline]
+    pub fn next_unmeasured(&mut self) -> Option<Unmeasured<'a>> {
+        if self.at.is_null() {
+            return None;
+        }
+        // SAFETY: `new`'s contract: a NULL-terminated array of valid strings.
+        let entry = unsafe { *self.at };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: as above; advancing stays within the array up to its NULL.
+        self.at = unsafe { self.at.add(1) };
+        Some(Unmeasured { at: entry, strings: core::marker::PhantomData })
+    }
+}
+
 impl<'a> Iterator for CStrArray<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.at.is_null() {
             return None;
@@ -91,7 +134,165 @@ pub fn warn(parts: &[&[u8]]) {
     let _ = crate::syscall::write(2, &line[..len]);
 }
 
-/// FNV-1a: a small, fast hash for variable names.
-pub use envtrack_model::state_env::fnv64 as hash;
+const HASH_K: u64 = 0x9e37_79b9_7f4a_7c15;
 
-pub use crate::syscall::{map, unmap};
+#[inline(always)]
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash ^ word).wrapping_mul(HASH_K).rotate_left(29)
+}
+
+#[inline(always)]
+fn finish(hash: u64, len: usize) -> u64 {
+    let hash = (hash ^ len as u64).wrapping_mul(HASH_K);
+    (hash ^ (hash >> 32)).wrapping_mul(HASH_K)
+}
+
+/// Reads eight bytes at `at` (unaligned).
+///
+/// # Safety
+/// `at..at + 8` must be readable.
+#[inline(always)]
+unsafe fn word_at(at: *const u8) -> u64 {
+    // SAFETY: the caller's promise; read_unaligned needs no alignment.
+    unsafe { at.cast::<u64>().read_unaligned() }
+}
+
+/// A hash of a variable name for the in-memory indexes (never stored or
+/// sent anywhere): the name's bytes eight at a time (the last word
+/// zero-padded), then its length. [`split_key`] computes the same value while
+/// it looks for an entry's `=`.
+#[inline]
+pub fn hash(bytes: &[u8]) -> u64 {
+    let mut hash = 0;
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        // SAFETY: at + 8 <= len.
+        hash = mix(hash, unsafe { word_at(bytes.as_ptr().add(at)) });
+        at += 8;
+    }
+    if at < bytes.len() {
+        hash = mix(hash, tail_word(bytes, at));
+    }
+    finish(hash, bytes.len())
+}
+
+/// The bytes of `bytes` from `at` (fewer than 8 of them) as a word,
+/// zero-padded, read without a byte loop.
+#[inline(always)]
+fn tail_word(bytes: &[u8], at: usize) -> u64 {
+    let rest = bytes.len() - at;
+    let end = bytes.as_ptr().wrapping_add(bytes.len());
+    // SAFETY: each read is inside `bytes`: the last 8 bytes when there are 8 or more (they
+    // overlap bytes before `at`, shifted out), else the first and last 4 of the tail, else
+    // single bytes.
+    unsafe {
+        if bytes.len() >= 8 {
+            word_at(end.sub(8)) >> (8 * (8 - rest))
+        } else if rest >= 4 {
+            let low = u64::from(bytes.as_ptr().add(at).cast::<u32>().read_unaligned());
+            low | u64::from(end.sub(4).cast::<u32>().read_unaligned()) << (8 * (rest - 4))
+        } else {
+            let mut word = 0;
+            for (i, &byte) in bytes[at..].iter().enumerate() {
+                word |= u64::from(byte) << (8 * i);
+            }
+            word
+        }
+    }
+}
+
+/// Has a zero byte (the classic bit trick): the lowest set high bit marks the first.
+#[inline(always)]
+fn zero_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+const EQUALS: u64 = 0x3d3d_3d3d_3d3d_3d3d; // b'=' in every byte
+
+/// Splits a `NAME=VALUE` entry and hashes its name in the same pass, eight
+/// bytes at a time: what every entry of a child environment goes through.
+#[inline(always)]
+pub fn split_key(entry: &[u8]) -> Option<(Key<'_>, &[u8])> {
+    let mut hash = 0;
+    let mut at = 0;
+    while at + 8 <= entry.len() {
+        // SAFETY: at + 8 <= len.
+        let word = unsafe { word_at(entry.as_ptr().add(at)) };
+        let found = zero_bytes(word ^ EQUALS);
+        if found != 0 {
+            let within = (found.trailing_zeros() / 8) as usize;
+            if within > 0 {
+                hash = mix(hash, word & (u64::MAX >> (8 * (8 - within))));
+            }
+            return Some(split_at(entry, at + within, hash));
+        }
+        hash = mix(hash, word);
+        at += 8;
+    }
+    if at == entry.len() {
+        return None;
+    }
+    let word = tail_word(entry, at);
+    let rest = entry.len() - at;
+    // Only the tail's own bytes (the padding is 0, which is not '=').
+    let found = zero_bytes(word ^ EQUALS) & (u64::MAX >> (8 * (8 - rest)));
+    if found == 0 {
+        return None;
+    }
+    let within = (found.trailing_zeros() / 8) as usize;
+    if within > 0 {
+        hash = mix(hash, word & (u64::MAX >> (8 * (8 - within))));
+    }
+    Some(split_at(entry, at + within, hash))
+}
+
+#[inline(always)]
+fn split_at(entry: &[u8], at: usize, hash: u64) -> (Key<'_>, &[u8]) {
+    let (name, rest) = entry.split_at(at.min(entry.len()));
+    let value = rest.get(1..).unwrap_or_default();
+    (Key { name, hash: finish(hash, name.len()) }, value)
+}
+
+/// Where the first `byte` of `bytes` is: eight bytes at a time.
+#[inline]
+pub fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let repeated = u64::from(byte) * ONES;
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        // SAFETY: at + 8 <= len.
+        let found = zero_bytes(unsafe { word_at(bytes.as_ptr().add(at)) } ^ repeated);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == byte).map(|i| at + i)
+}
+
+/// Splits a `NAME=VALUE` entry (as [`envtrack_model::apply::split_entry`], faster).
+#[inline]
+pub fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = find_byte(entry, b'=')?;
+    Some((&entry[..at], &entry[at + 1..]))
+}
+
+/// A variable name and its [`hash`], computed once per lookup.
+#[derive(Clone, Copy)]
+pub struct Key<'a> {
+    pub name: &'a [u8],
+    pub hash: u64,
+}
+
+impl<'a> Key<'a> {
+    pub fn new(name: &'a [u8]) -> Key<'a> {
+        Key { name, hash: hash(name) }
+    }
+
+    /// The first probe of an open-addressing table with `mask + 1` slots.
+    pub fn slot(&self, mask: usize) -> usize {
+        (self.hash >> 7) as usize & mask
+    }
+}

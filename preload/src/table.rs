@@ -1,5 +1,7 @@
-//! The tracked table: every variable this process tracks, readable from the
-//! exec path without locks or allocation.
+//! The tracked table: every variable this process changed (and the carried
+//! values it inherited), readable from the exec path without locks or
+//! allocation. The changes it inherited are read in place instead (see
+//! [`crate::loaded`]); [`crate::tracked`] shows the two as one set.
 //!
 //! Entries are only ever added, never removed or moved, and live in chunks
 //! that are never freed, so a reader (another thread, or a `vfork` child
@@ -16,7 +18,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 
 use envtrack_model::{Change, Growth};
 
-use crate::sys;
+use crate::sys::Key;
 
 /// An entry: a tracked name. `name` and `inherited` are written before the
 /// entry is published and never change.
@@ -24,6 +26,9 @@ pub struct Entry {
     pub name: &'static [u8],
     /// The change the process inherited for this name (from its snapshot).
     pub inherited: Option<Change>,
+    /// The inherited record this entry holds the current change of (see
+    /// [`crate::tracked`]), if the name has one.
+    pub record: Option<u32>,
     /// The current change, relative to the original base (see `encode_change`).
     change: AtomicU64,
 }
@@ -35,7 +40,7 @@ const KIND_LIST: u64 = 3;
 const COUNT_BITS: u32 = 27;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
-fn encode_change(change: Option<Change>) -> u64 {
+pub fn encode_change(change: Option<Change>) -> u64 {
     match change {
         None => KIND_NONE,
         Some(Change::Set) => KIND_SET,
@@ -48,7 +53,7 @@ fn encode_change(change: Option<Change>) -> u64 {
     }
 }
 
-fn decode_change(bits: u64) -> Option<Change> {
+pub fn decode_change(bits: u64) -> Option<Change> {
     match bits & 3 {
         KIND_SET => Some(Change::Set),
         KIND_UNSET => Some(Change::Unset),
@@ -106,13 +111,9 @@ pub fn len() -> usize {
     COUNT.load(Ordering::Acquire)
 }
 
-/// The entry for `name`, if tracked.
-pub fn find(name: &[u8]) -> Option<&'static Entry> {
-    find_numbered(name).map(|(_, entry)| entry)
-}
-
-/// The entry for `name` and its number, if tracked.
-pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
+/// The entry for `key`'s name and its number, if this process tracked it.
+#[inline]
+pub fn find(key: Key<'_>) -> Option<(usize, &'static Entry)> {
     let index = INDEX.load(Ordering::Acquire);
     if index.is_null() {
         return None;
@@ -120,7 +121,7 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
     // SAFETY: indexes are published fully built and never freed.
     let index = unsafe { &*index };
     let count = len();
-    let mut slot = sys::hash(name) as usize & index.mask;
+    let mut slot = key.slot(index.mask);
     loop {
         let value = index.slots[slot].load(Ordering::Acquire) as usize;
         if value == 0 {
@@ -128,7 +129,7 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
         }
         if value - 1 < count {
             let candidate = entry(value - 1);
-            if candidate.name == name {
+            if candidate.name == key.name {
                 return Some((value - 1, candidate));
             }
         }
@@ -136,8 +137,8 @@ pub fn find_numbered(name: &[u8]) -> Option<(usize, &'static Entry)> {
     }
 }
 
-fn insert_into(index: &Index, name: &[u8], entry_number: usize) {
-    let mut slot = sys::hash(name) as usize & index.mask;
+fn insert_into(index: &Index, key: Key<'_>, entry_number: usize) {
+    let mut slot = key.slot(index.mask);
     while index.slots[slot].load(Ordering::Relaxed) != 0 {
         slot = (slot + 1) & index.mask;
     }
@@ -149,34 +150,42 @@ fn new_index(capacity: usize) -> &'static Index {
     Box::leak(Box::new(Index { mask: capacity - 1, slots: slots.into_boxed_slice() }))
 }
 
-/// Sets the change of `name`, adding an entry if it has none and there is a
-/// change to keep. Callers hold the writer lock.
-pub fn update(_guard: &crate::lock::Guard, name: &[u8], inherited: Option<Change>, change: Option<Change>) {
-    if let Some(entry) = find(name) {
+/// What an entry starts with.
+pub struct New {
+    pub inherited: Option<Change>,
+    pub record: Option<u32>,
+}
+
+/// Sets the change of `key`'s name, adding an entry if it has none and there
+/// is a change to keep (or an inherited one). Returns the entry's number.
+/// Callers hold the writer lock.
+pub fn update(_guard: &crate::lock::Guard, key: Key<'_>, new: New, change: Option<Change>) -> Option<usize> {
+    if let Some((number, entry)) = find(key) {
         entry.change.store(encode_change(change), Ordering::Release);
-        return;
+        return Some(number);
     }
-    if change.is_none() && inherited.is_none() {
-        return;
+    if change.is_none() && new.inherited.is_none() {
+        return None;
     }
     let number = COUNT.load(Ordering::Relaxed);
     let (chunk, offset) = locate(number);
     if chunk >= CHUNKS {
-        return;
+        return None;
     }
     if CHUNK[chunk].load(Ordering::Relaxed).is_null() {
         let capacity = FIRST_CHUNK << chunk;
         let mut storage: Vec<Entry> = Vec::with_capacity(capacity);
         // Only the first `offset` (= 0) entries are read; the rest is filled below as entries arrive.
-        storage.resize_with(capacity, || Entry { name: &[], inherited: None, change: AtomicU64::new(0) });
+        storage.resize_with(capacity, || Entry { name: &[], inherited: None, record: None, change: AtomicU64::new(0) });
         CHUNK[chunk].store(Box::leak(storage.into_boxed_slice()).as_mut_ptr(), Ordering::Release);
     }
-    let name: &'static [u8] = Box::leak(name.to_vec().into_boxed_slice());
+    let name: &'static [u8] = Box::leak(key.name.to_vec().into_boxed_slice());
     // SAFETY: the slot is past COUNT, so no reader looks at it until COUNT is raised below,
     // and we hold the writer lock, so no other writer touches it.
     let slot = unsafe { &mut *CHUNK[chunk].load(Ordering::Relaxed).add(offset) };
     slot.name = name;
-    slot.inherited = inherited;
+    slot.inherited = new.inherited;
+    slot.record = new.record;
     slot.change.store(encode_change(change), Ordering::Relaxed);
     let index_ptr = INDEX.load(Ordering::Relaxed);
     // SAFETY: indexes are never freed.
@@ -186,11 +195,12 @@ pub fn update(_guard: &crate::lock::Guard, name: &[u8], inherited: Option<Change
         let capacity = ((number + 1) * 4).next_power_of_two().max(64);
         let index = new_index(capacity);
         for existing in 0..=number {
-            insert_into(index, entry(existing).name, existing);
+            insert_into(index, Key::new(entry(existing).name), existing);
         }
         INDEX.store(index as *const Index as *mut Index, Ordering::Release);
     } else {
         // SAFETY: checked non-null above (needs_growth is false).
-        insert_into(unsafe { &*index_ptr }, name, number);
+        insert_into(unsafe { &*index_ptr }, key, number);
     }
+    Some(number)
 }

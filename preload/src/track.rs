@@ -15,8 +15,8 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::loaded::{self, Loaded};
 use crate::real::call;
-use crate::sys::{self, c_bytes, CStrArray};
-use crate::table;
+use crate::sys::{self, c_bytes, CStrArray, Key};
+use crate::tracked;
 
 /// The change of `name` when its value is `value`, relative to the original
 /// base: the inherited change composed with the difference from the
@@ -24,16 +24,24 @@ use crate::table;
 ///
 /// A list value made only of envtrack's own elements (LD_PRELOAD holding just
 /// this library) counts as absent, so dropping it is no change.
-pub fn change_of(loaded: &Loaded, name: &[u8], inherited: Option<Change>, value: Option<&[u8]>) -> Option<Change> {
-    let inherited_value = loaded.inherited.get(name);
-    if inherited.is_none() && inherited_value == value {
+#[inline(always)]
+pub fn change_of(loaded: &Loaded, key: Key<'_>, inherited: Option<Change>, value: Option<&[u8]>) -> Option<Change> {
+    let name = key.name;
+    let inherited_value = loaded.inherited.get(key);
+    let unchanged = inherited_value == value;
+    if inherited.is_none() && unchanged {
         return None; // the common case: as inherited, and nothing inherited to carry
     }
     if envtrack_model::vars::is_untracked(name) {
         return None;
     }
-    let owned = |element: &[u8]| loaded.owns(name, element);
     let sep = loaded.registry.separator(name);
+    if sep.is_none() && !matches!(inherited, Some(Change::List { .. })) {
+        // Not a list (most variables): set or unset, what track_ignoring gives without the
+        // list arithmetic.
+        return Some(if value.is_some() { Change::Set } else { Change::Unset });
+    }
+    let owned = |element: &[u8]| loaded.owns(name, element);
     let only_owned =
         |v: &[u8]| sep.is_some_and(|sep| !v.is_empty() && envtrack_model::list::elements(v, sep).all(owned));
     let inherited_value = inherited_value.filter(|v| !only_owned(v));
@@ -54,9 +62,10 @@ fn record(guard: &crate::lock::Guard, name: &[u8], value: Option<&[u8]>) {
     if name.is_empty() || name.contains(&b'=') {
         return;
     }
-    let inherited = table::find(name).and_then(|entry| entry.inherited);
-    let change = change_of(loaded, name, inherited, value);
-    table::update(guard, name, inherited, change);
+    let key = Key::new(name);
+    let found = tracked::View::new(loaded).find(key);
+    let change = change_of(loaded, key, found.and_then(|t| t.inherited), value);
+    tracked::update(guard, loaded, key, found, change);
 }
 
 /// The current value of `name` in `environ`.
@@ -164,8 +173,10 @@ pub unsafe extern "C" fn clearenv() -> c_int {
             for name in loaded.inherited.names() {
                 record(guard, name, None);
             }
-            for index in 0..table::len() {
-                record(guard, table::entry(index).name, None);
+            // Ids fixed before: recording may add table entries, which are seen through their names.
+            let view = tracked::View::new(loaded);
+            for tracked in view.iter() {
+                record(guard, tracked.name, None);
             }
         },
     )

@@ -49,7 +49,7 @@ const BATCH: usize = 256;
 /// overwrote its first words when it was freed.
 pub fn copy_callers(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result<Callers, Short> {
     let pointer = core::mem::size_of::<*const c_char>();
-    let first = carve.take(BATCH, core::ptr::null::<c_char>())?;
+    let first = carve.take_unwritten::<*const c_char>(BATCH)?;
     let start = first.as_mut_ptr();
     let mut count = 0;
     let mut chunk: &mut [*const c_char] = first;
@@ -72,7 +72,7 @@ pub fn copy_callers(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result
         }
         count += chunk.len();
         // The next chunk follows this one in the arena (same type, no padding).
-        chunk = carve.take(BATCH, core::ptr::null::<c_char>())?;
+        chunk = carve.take_unwritten::<*const c_char>(BATCH)?;
     }
     // SAFETY: `count` pointers and the NULL after them were written contiguously from `start`.
     let copy = unsafe { core::slice::from_raw_parts(start.cast_const(), count + 1) };
@@ -103,7 +103,7 @@ impl EnvironSnapshot {
         let envp_is_libc = !envp.is_null() && (envp == live || envp == last);
         // SAFETY: each is null or a NULL-terminated array nobody frees while we hold the lock.
         let (live_count, last_count) = unsafe { (CStrArray::new(live).count(), CStrArray::new(last).count()) };
-        let target = carve.take(live_count + 1 + last_count + 1, core::ptr::null::<c_char>())?;
+        let target = carve.take_unwritten::<*const c_char>(live_count + 1 + last_count + 1)?;
         let (live_copy, last_copy) = target.split_at_mut(live_count + 1);
         // SAFETY: as above; each copy holds count + 1 pointers.
         unsafe {

@@ -9,13 +9,14 @@
 //!
 //! - [`environ`]: the copy of `environ`'s pointers, taken under the lock;
 //! - [`policy`]: what the child's environment holds;
-//! - [`writer`]: the two passes (size, then fill) and the state's entries;
+//! - [`bound`]: how much room the build needs, from above;
+//! - [`writer`]: the one pass that writes it, and the state's entries;
 //! - [`carve`]: regions of the arena, and the per-build work areas.
 //!
-//! A build that runs out of room (its environment is larger than the arena,
-//! or another thread tracked more variables between the two passes) starts
-//! again in a larger arena.
+//! A build that runs out of room (its environment is larger than the arena)
+//! starts again in a larger one.
 
+mod bound;
 mod carve;
 mod environ;
 mod policy;
@@ -30,7 +31,7 @@ use crate::arena::Arena;
 use crate::loaded::Loaded;
 use crate::route::{self, RouteBuf};
 use crate::sys::CStrArray;
-use crate::table;
+use crate::tracked::View;
 use carve::{Bitmap, Targets};
 pub use carve::{Carve, Short};
 use environ::{Callers, EnvironSnapshot};
@@ -76,6 +77,7 @@ pub struct Built {
 /// then calls the real function with its own arguments.
 pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>) -> Option<Built> {
     let mut need = 0usize;
+    let mut first_short = true;
     let mut changes = 0;
     for _ in 0..12 {
         arena.reserve(need)?;
@@ -89,9 +91,19 @@ pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>) -> Opt
             // short at first, and the strings and state that follow are some times that. Pages
             // of the mapping never written are never touched, so a generous reservation costs
             // address space, not memory; a build done in two attempts costs a second pass.
-            Err(Retry::Grow(more)) if more < usize::MAX / 8 => need = len.checked_add(more)?.checked_mul(4)?,
-            // The tracked set grew between the passes: size again, leaving more room.
-            Err(Retry::Changed) if changes < 4 => changes += 1,
+            Err(Retry::Grow(more)) if more < usize::MAX / 8 => {
+                // The first attempt (on the stack) runs short of room for the environment's
+                // pointers in all but small environments: the next is sized for the whole
+                // build, whose strings and records take some times more.
+                let factor = if core::mem::take(&mut first_short) { 32 } else { 4 };
+                need = len.checked_add(more)?.checked_mul(factor)?;
+            }
+            // The state did not fit in what was left of the arena (or a bound was short):
+            // more of everything.
+            Err(Retry::Full) if changes < 4 => {
+                changes += 1;
+                need = len.checked_mul(4)?;
+            }
             Err(_) => return None,
         }
     }
@@ -102,8 +114,8 @@ pub fn prepare(loaded: &Loaded, request: &Request, arena: &mut Arena<'_>) -> Opt
 enum Retry {
     /// The arena is this many bytes short.
     Grow(usize),
-    /// Another thread tracked more between the two passes.
-    Changed,
+    /// The build ran out of room: the state, in what was left of the arena.
+    Full,
 }
 
 impl From<Short> for Retry {
@@ -141,10 +153,12 @@ fn build<'m>(loaded: &Loaded, request: &Request, carve: &mut Carve<'m>, changes:
     } else {
         Mode::Track
     };
-    let emitted = Bitmap::carve(carve, table::len())?;
+    let view = View::new(loaded);
+    let emitted = Bitmap::carve(carve, view.capacity())?;
     let targets = Targets::carve(carve, if mode == Mode::Off { 1 } else { loaded.target_count() })?;
     let mut builder = Builder {
         loaded,
+        view,
         mode,
         envp,
         envp_is_environ: request.envp_is_environ,
@@ -153,13 +167,14 @@ fn build<'m>(loaded: &Loaded, request: &Request, carve: &mut Carve<'m>, changes:
         emitted,
         targets,
     };
-    let sizes = writer::size(&mut builder)?.with_room_for_change(changes);
+    let sizes = builder.bound().with_room_for_change(changes);
     let argv = if mode == Mode::Routed { routed_argv_bytes(request.argv) } else { 0 };
-    let needed = writer::fill_bytes(&sizes) + argv;
+    // And room for a small state; a larger one finds out, and asks for more.
+    let needed = writer::fill_bytes(&sizes) + argv + 4096;
     if needed > carve.left() {
         return Err(Retry::Grow(needed - carve.left()));
     }
-    let mut built = writer::fill(&mut builder, carve, sizes).map_err(|_| Retry::Changed)?;
+    let mut built = writer::fill(&mut builder, carve, sizes, argv).map_err(|_| Retry::Full)?;
     if let Some(route) = &route {
         built.argv = routed_argv(carve, route, request.argv)?;
         built.path = route.injector_path();
@@ -188,7 +203,7 @@ fn routed_argv(
         }
         None => None,
     };
-    let out = carve.take(routed_argc(argv), core::ptr::null::<c_char>())?;
+    let out = carve.take_zeroed::<*const c_char>(routed_argc(argv))?;
     let mut at = 0;
     let mut push = |pointer: *const c_char| {
         if let Some(slot) = out.get_mut(at) {
@@ -231,5 +246,13 @@ fn routed_argv_bytes(argv: *const *const c_char) -> usize {
 fn asks_off(envp: *const *const c_char) -> bool {
     // SAFETY: envp is the caller's array or our copy of libc's, NULL-terminated.
     let mut env = unsafe { CStrArray::new(envp) };
-    env.find_map(|e| entry_value(e, vars::ENVTRACK.as_bytes())).is_some_and(vars::is_off)
+    while let Some(entry) = env.next_unmeasured() {
+        if entry.first() != b'E' {
+            continue; // not ENVTRACK=…: not even measured
+        }
+        if let Some(value) = entry_value(entry.measure(), vars::ENVTRACK.as_bytes()) {
+            return vars::is_off(value);
+        }
+    }
+    false
 }

@@ -14,7 +14,7 @@
 
 use core::ffi::c_char;
 
-use envtrack_model::apply::{apply_to_value, entry_value, split_entry, Outcome};
+use envtrack_model::apply::{apply_to_value, entry_value, Outcome};
 use envtrack_model::codec::Record;
 use envtrack_model::sink::{Full, SliceSink};
 use envtrack_model::state_env::is_state_name;
@@ -22,12 +22,12 @@ use envtrack_model::vars::{self, MAX_STRING};
 use envtrack_model::{Change, Directive, DirectiveRef, Op};
 
 use super::carve::{Bitmap, Mark, Targets};
-use super::writer::{write_entry, Filling, Out};
+use super::writer::{write_entry, Out};
 use super::Mode;
 use crate::loaded::{is_envtrack_library, Loaded};
-use crate::sys::CStrArray;
-use crate::table;
+use crate::sys::{split_entry, split_key, CStrArray, Key};
 use crate::track::change_of;
+use crate::tracked::{Tracked, View};
 
 /// Where the current value of a directed variable is, while directives apply.
 #[derive(Clone, Copy)]
@@ -41,6 +41,9 @@ enum Held<'v> {
 /// One build's inputs and work areas.
 pub struct Builder<'a, 'm> {
     pub loaded: &'a Loaded,
+    /// The tracked set, with ids fixed when the build began.
+    pub view: View<'a>,
+
     pub mode: Mode,
     /// The caller's environment (for functions without an envp, or libc's
     /// array passed as one, the copy of environ).
@@ -57,32 +60,72 @@ pub struct Builder<'a, 'm> {
 }
 
 impl<'m> Builder<'_, 'm> {
-    fn envp(&self) -> CStrArray<'m> {
+    pub(super) fn envp(&self) -> CStrArray<'m> {
         // SAFETY: the caller's envp (or our copy of environ) is null or a NULL-terminated
         // array of strings (exec's contract) that outlives the build.
         unsafe { CStrArray::new(self.envp) }
     }
 
-    fn target_index(&self, name: &[u8]) -> Option<usize> {
-        self.loaded.target_index(name).filter(|&j| j < self.targets.chosen.len())
+    #[inline(always)]
+    pub(super) fn target_index(&self, name: &[u8]) -> Option<usize> {
+        match name.first() {
+            Some(&first) if self.loaded.may_be_target(first) => {
+                self.loaded.target_index(name).filter(|&j| j < self.targets.chosen.len())
+            }
+            _ => None,
+        }
     }
 
-    fn directives_for<'d>(&'d self, name: &'d [u8]) -> impl Iterator<Item = &'d Directive> + 'd {
+    pub(super) fn directives_for<'d>(&'d self, name: &'d [u8]) -> impl Iterator<Item = &'d Directive> + 'd {
         self.loaded.directives.job.iter().filter(move |d| d.name == name)
     }
 
-    /// Records the child's change of `name` for the value it gets.
-    fn record_change(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
-        let inherited = table::find(name).and_then(|entry| entry.inherited);
-        match change_of(self.loaded, name, inherited, value) {
-            Some(change) => out.record(&Record::Tracked { name, change }),
+    /// Records the child's change of `key`'s name (`found` in the tracked
+    /// set, or not) for the value it gets.
+    #[inline(always)]
+    fn record_change(
+        &self,
+        out: &mut Out<'_>,
+        key: Key<'_>,
+        found: Option<Tracked>,
+        value: Option<&[u8]>,
+    ) -> Result<(), Full> {
+        match change_of(self.loaded, key, found.and_then(|t| t.inherited), value) {
+            Some(change) => out.record(&Record::Tracked { name: key.name, change }),
             None => Ok(()),
         }
+    }
+
+    /// [`Builder::record_change`] for a name not looked up yet.
+    fn record_change_of(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
+        let key = Key::new(name);
+        self.record_change(out, key, self.view.find(key), value)
+    }
+
+    /// An entry of the caller's or of environ, with the record of its change:
+    /// passed on as it is, or — when the kernel would refuse it for its
+    /// length — carried in the state, whose carried record alone says what
+    /// the child gets (a tracked record of the same name beside it would
+    /// contradict it).
+    #[inline(always)]
+    fn record_and_pass(
+        &self,
+        out: &mut Out<'_>,
+        key: Key<'_>,
+        found: Option<Tracked>,
+        entry: &'m [u8],
+        value: &[u8],
+    ) -> Result<(), Full> {
+        if entry.len() < MAX_STRING {
+            self.record_change(out, key, found, Some(value))?;
+        }
+        self.pass_entry(out, entry, key.name, value)
     }
 
     /// An entry of the caller's or of environ: passed on as it is (the
     /// pointer itself, nothing copied), or carried in the state when the
     /// kernel would refuse it for its length.
+    #[inline(always)]
     fn pass_entry(&self, out: &mut Out<'_>, entry: &'m [u8], name: &[u8], value: &[u8]) -> Result<(), Full> {
         if entry.len() < MAX_STRING || self.mode == Mode::Off {
             return out.pass(entry);
@@ -102,22 +145,7 @@ impl<'m> Builder<'_, 'm> {
     /// LD_PRELOAD, this library first).
     fn directed_entry(&self, out: &mut Out<'_>, name: &[u8], value: Option<&[u8]>) -> Result<(), Full> {
         let is_preload = name == b"LD_PRELOAD";
-        let fill = match out {
-            Out::Sizing(sizes) => {
-                let mut bound = value.map_or(0, <[u8]>::len) + 1;
-                for directive in self.directives_for(name) {
-                    bound += directive.value.len() + 1;
-                }
-                if is_preload {
-                    bound += self.loaded.library.len() + 1;
-                }
-                sizes.entries += 1;
-                sizes.strings += name.len() + 1 + bound + 1;
-                sizes.scratch = sizes.scratch.max(bound);
-                return Ok(());
-            }
-            Out::Filling(fill) => fill,
-        };
+        let fill = out;
         let mut held = value.map_or(Held::Absent, Held::Given);
         let directives = if self.mode == Mode::Off { None } else { Some(self.directives_for(name)) };
         for directive in directives.into_iter().flatten() {
@@ -165,8 +193,12 @@ impl<'m> Builder<'_, 'm> {
         let mode = self.mode;
         // The value each directed variable starts from: the first occurrence (as getenv
         // sees it), or for LD_PRELOAD the last (as ld.so sees it).
-        for entry in self.envp() {
-            let Some((name, value)) = split_entry(entry) else { continue };
+        let mut entries = self.envp();
+        while let Some(entry) = entries.next_unmeasured() {
+            if !self.loaded.may_be_target(entry.first()) {
+                continue;
+            }
+            let Some((name, value)) = split_entry(entry.measure()) else { continue };
             if let Some(j) = self.target_index(name) {
                 if self.targets.chosen[j].is_none() || name == b"LD_PRELOAD" {
                     self.targets.chosen[j] = Some(value);
@@ -174,10 +206,11 @@ impl<'m> Builder<'_, 'm> {
             }
         }
         for entry in self.envp() {
-            let Some((name, value)) = split_entry(entry) else {
+            let Some((key, value)) = split_key(entry) else {
                 out.pass(entry)?; // not NAME=VALUE: kept as it is
                 continue;
             };
+            let name = key.name;
             if is_state_name(name) {
                 continue;
             }
@@ -185,7 +218,7 @@ impl<'m> Builder<'_, 'm> {
                 if !self.targets.written[j] {
                     self.targets.written[j] = true;
                     if mode != Mode::Off {
-                        self.record_change(out, name, self.targets.chosen[j])?;
+                        self.record_change_of(out, name, self.targets.chosen[j])?;
                     }
                     self.directed_entry(out, name, self.targets.chosen[j])?;
                 }
@@ -195,13 +228,13 @@ impl<'m> Builder<'_, 'm> {
                 out.pass(entry)?;
                 continue;
             }
-            if let Some((index, _)) = table::find_numbered(name) {
-                if self.emitted.mark(index) == Mark::Again {
+            let found = self.view.find(key);
+            if let Some(tracked) = found {
+                if self.emitted.mark(tracked.id) == Mark::Again {
                     continue; // a duplicate of a tracked name: the first one stands
                 }
             }
-            self.record_change(out, name, Some(value))?;
-            self.pass_entry(out, entry, name, value)?;
+            self.record_and_pass(out, key, found, entry, value)?;
         }
         if mode == Mode::Off {
             return Ok(());
@@ -211,15 +244,14 @@ impl<'m> Builder<'_, 'm> {
         for j in 0..self.targets.chosen.len() {
             if !self.targets.written[j] {
                 let name = self.loaded.target_name(j);
-                self.record_change(out, name, self.targets.chosen[j])?;
+                self.record_change_of(out, name, self.targets.chosen[j])?;
                 self.directed_entry(out, name, self.targets.chosen[j])?;
             }
         }
         // Removals the child must know about.
-        for index in 0..self.emitted.capacity() {
-            let tracked = table::entry(index);
-            if tracked.change() == Some(Change::Unset)
-                && !self.emitted.is_marked(index)
+        for tracked in self.view.iter() {
+            if tracked.change == Some(Change::Unset)
+                && !self.emitted.is_marked(tracked.id)
                 && self.target_index(tracked.name).is_none()
             {
                 out.record(&Record::Tracked { name: tracked.name, change: Change::Unset })?;
@@ -240,6 +272,9 @@ impl<'m> Builder<'_, 'm> {
     /// value: from environ, or from libc's array if the program replaced
     /// environ since; failing both (`env -i` dropped them), their inherited one.
     fn tracked_left_out(&mut self, out: &mut Out<'_>) -> Result<(), Full> {
+        if self.view.capacity() == 0 {
+            return Ok(()); // nothing tracked
+        }
         let mut sources = [self.environ, self.last_environ];
         if self.envp_is_environ {
             sources[0] = core::ptr::null();
@@ -247,9 +282,10 @@ impl<'m> Builder<'_, 'm> {
         // SAFETY: each source is null, our copy of environ, or our copy of libc's own array;
         // libc frees none of the strings.
         for entry in sources.iter().flat_map(|&source| unsafe { CStrArray::<'m>::new(source) }) {
-            let Some((name, value)) = split_entry(entry) else { continue };
-            let Some((index, tracked)) = table::find_numbered(name) else { continue };
-            if matches!(tracked.change(), None | Some(Change::Unset)) || is_state_name(name) {
+            let Some((key, value)) = split_key(entry) else { continue };
+            let name = key.name;
+            let Some(tracked) = self.view.find(key) else { continue };
+            if matches!(tracked.change, None | Some(Change::Unset)) || is_state_name(name) {
                 continue;
             }
             if let Some(j) = self.target_index(name) {
@@ -259,23 +295,24 @@ impl<'m> Builder<'_, 'm> {
                 continue;
             }
             // Tracked only since the build began, or already written: not left out.
-            if self.emitted.mark(index) != Mark::First {
+            if self.emitted.mark(tracked.id) != Mark::First {
                 continue;
             }
-            self.record_change(out, name, Some(value))?;
-            self.pass_entry(out, entry, name, value)?;
+            self.record_and_pass(out, key, Some(tracked), entry, value)?;
         }
-        for index in 0..self.emitted.capacity() {
-            let tracked = table::entry(index);
-            if matches!(tracked.change(), None | Some(Change::Unset))
-                || self.emitted.is_marked(index)
+        for tracked in self.view.iter() {
+            if matches!(tracked.change, None | Some(Change::Unset))
+                || self.emitted.is_marked(tracked.id)
                 || self.target_index(tracked.name).is_some()
             {
                 continue;
             }
-            let Some(value) = self.loaded.inherited.get(tracked.name) else { continue };
-            self.emitted.mark(index);
-            self.record_change(out, tracked.name, Some(value))?;
+            let key = Key::new(tracked.name);
+            let Some(value) = self.loaded.inherited.get(key) else { continue };
+            self.emitted.mark(tracked.id);
+            if !vars::is_oversized(tracked.name, value) {
+                self.record_change(out, key, Some(tracked), Some(value))?;
+            }
             self.emit_pair(out, tracked.name, value)?;
         }
         Ok(())
@@ -283,8 +320,8 @@ impl<'m> Builder<'_, 'm> {
 }
 
 /// Writes `NAME=` + the held value in scratch A or B.
-fn write_held(fill: &mut Filling<'_>, name: &[u8], in_a: bool, len: usize) -> Result<(), Full> {
-    let Filling { pointers, used_pointers, strings, scratch_a, scratch_b, .. } = fill;
+fn write_held(fill: &mut Out<'_>, name: &[u8], in_a: bool, len: usize) -> Result<(), Full> {
+    let Out { pointers, used_pointers, strings, scratch_a, scratch_b, .. } = fill;
     let scratch: &[u8] = if in_a { scratch_a } else { scratch_b };
     let value = scratch.get(..len).ok_or(Full)?;
     write_entry(strings, pointers, used_pointers, &[name, b"=", value])

@@ -1,42 +1,42 @@
-//! The two-pass writer: the policy ([`super::policy`]) runs once through
-//! [`Out::Sizing`] to size every region, then through [`Out::Filling`] into
-//! regions carved from the arena. If another thread changed the tracked set
-//! in between, the fill runs out of room ([`Full`]) and the build starts
-//! again with more.
+//! Writing a child environment in one pass. [`super::bound`] gives the
+//! pointers, strings and scratch regions sizes never smaller than what the
+//! policy ([`super::policy`]) writes, from sums that cost a few instructions
+//! per variable and measure no string; the state takes the rest of the arena.
+//! The policy then runs once, through [`Out`]. A state of one part becomes
+//! its environment entry where it was written (room for `ENVTRACK_STATE=` is
+//! left before it), so it is never copied. If the arena runs out all the
+//! same ([`Full`]), the build starts again in a larger one.
 
 use core::ffi::c_char;
 
-use envtrack_model::codec::{encode_record, Record, MAGIC};
-use envtrack_model::sink::{CountingSink, Full, Sink, SliceSink};
-use envtrack_model::state_env;
+use envtrack_model::codec::{encode_record, Reader, Record, MAGIC};
+use envtrack_model::sink::{Full, Sink, SliceSink};
+use envtrack_model::{state_env, Change};
 
-use super::carve::{Carve, Short};
+use super::carve::Carve;
 use super::policy::Builder;
 use super::{Built, Mode};
 
-/// Region sizes found by the sizing pass.
+/// Region sizes (the state takes what is left).
 #[derive(Clone, Copy, Default)]
 pub struct Sizes {
     pub entries: usize,
     pub strings: usize,
-    /// The encoded state (tracked records; the fixed parts are added later).
-    pub state: usize,
     /// The largest intermediate value of a directed variable.
     pub scratch: usize,
 }
 
-/// Where one pass writes.
-pub enum Out<'b> {
-    Sizing(Sizes),
-    Filling(Filling<'b>),
-}
-
-pub struct Filling<'b> {
+/// Where the build writes.
+pub struct Out<'b> {
     pub pointers: &'b mut [*const c_char],
     pub used_pointers: usize,
     pub strings: SliceSink<'b>,
-    /// The encoded state: `ET1;` + records.
+    /// The encoded state: `ET1;`, the owner and the directives, then each
+    /// record as the build makes it.
     pub state: SliceSink<'b>,
+    /// How many carried records the state holds (they are moved before the
+    /// tracked ones at the end).
+    pub carried: usize,
     pub scratch_a: &'b mut [u8],
     pub scratch_b: &'b mut [u8],
 }
@@ -44,50 +44,39 @@ pub struct Filling<'b> {
 impl Out<'_> {
     /// Writes one `NAME=VALUE` entry from its parts.
     pub fn entry(&mut self, parts: &[&[u8]]) -> Result<(), Full> {
-        match self {
-            Out::Sizing(sizes) => {
-                sizes.entries += 1;
-                sizes.strings += parts.iter().map(|p| p.len()).sum::<usize>() + 1;
-                Ok(())
-            }
-            Out::Filling(fill) => fill.entry(parts),
-        }
+        write_entry(&mut self.strings, self.pointers, &mut self.used_pointers, parts)
     }
 
     /// Passes an existing entry on as it is: the pointer, nothing copied.
     /// `entry` must be followed by its NUL (it comes from a C string array).
+    #[inline]
     pub fn pass(&mut self, entry: &[u8]) -> Result<(), Full> {
-        match self {
-            Out::Sizing(sizes) => {
-                sizes.entries += 1;
-                Ok(())
-            }
-            Out::Filling(fill) => {
-                let slot = fill.pointers.get_mut(fill.used_pointers).ok_or(Full)?;
-                *slot = entry.as_ptr().cast();
-                fill.used_pointers += 1;
-                Ok(())
-            }
-        }
+        let slot = self.pointers.get_mut(self.used_pointers).ok_or(Full)?;
+        *slot = entry.as_ptr().cast();
+        self.used_pointers += 1;
+        Ok(())
     }
 
     /// Adds one record to the child's state.
+    #[inline(always)]
     pub fn record(&mut self, record: &Record<'_>) -> Result<(), Full> {
-        match self {
-            Out::Sizing(sizes) => {
-                let mut counter = CountingSink::default();
-                encode_record(record, &mut counter)?;
-                sizes.state += counter.count;
-                Ok(())
+        let kind = match record {
+            Record::Tracked { change: Change::Set, .. } => b'S',
+            Record::Tracked { change: Change::Unset, .. } => b'U',
+            _ => 0,
+        };
+        if let (Record::Tracked { name, .. }, true) = (record, kind != 0) {
+            if (10..100).contains(&name.len()) {
+                // The common record, written directly: `S` or `U`, the name's length, `:`, the name.
+                let len = name.len() as u8;
+                self.state.put(&[kind, b'0' + len / 10, b'0' + len % 10, b':'])?;
+                return self.state.put(name);
             }
-            Out::Filling(fill) => encode_record(record, &mut fill.state),
         }
-    }
-}
-
-impl Filling<'_> {
-    pub fn entry(&mut self, parts: &[&[u8]]) -> Result<(), Full> {
-        write_entry(&mut self.strings, self.pointers, &mut self.used_pointers, parts)
+        if let Record::Carried(_) = record {
+            self.carried += 1;
+        }
+        encode_record(record, &mut self.state)
     }
 }
 
@@ -109,73 +98,105 @@ pub fn write_entry(
     Ok(())
 }
 
-/// The bytes every state holds besides its tracked records.
-fn fixed_state(builder: &Builder<'_, '_>) -> usize {
-    MAGIC.len() + builder.loaded.owner_record.as_bytes().len() + builder.loaded.directive_records.len()
-}
-
-/// Runs the sizing pass.
-pub fn size(builder: &mut Builder<'_, '_>) -> Result<Sizes, Short> {
-    let mut out = Out::Sizing(Sizes::default());
-    builder.build(&mut out).map_err(|Full| Short(usize::MAX / 2))?;
-    let Out::Sizing(mut sizes) = out else { return Err(Short(usize::MAX / 2)) };
-    if builder.mode != Mode::Off {
-        sizes.state += fixed_state(builder);
-        sizes.entries += state_env::part_count(sizes.state);
-        sizes.strings += state_env::entries_len(sizes.state);
-    }
-    Ok(sizes)
-}
-
-/// The bytes [`fill`] carves for `sizes` (alignment padding included).
+/// The bytes [`fill`] carves besides the state (alignment padding included).
 pub fn fill_bytes(sizes: &Sizes) -> usize {
     let pointer = core::mem::size_of::<*const c_char>();
-    (sizes.entries + 1) * pointer + sizes.strings + sizes.state + 2 * sizes.scratch + 4 * pointer
+    (sizes.entries + 1) * pointer + sizes.strings + 2 * sizes.scratch + 4 * pointer
 }
 
-/// Fills regions carved from `carve` (which holds [`fill_bytes`]); `Full`
-/// when the inputs grew since sizing (the caller starts again, leaving more
-/// room for change).
-pub fn fill<'m>(builder: &mut Builder<'_, 'm>, carve: &mut Carve<'m>, sizes: Sizes) -> Result<Built, Full> {
-    let pointers = carve.take(sizes.entries + 1, core::ptr::null::<c_char>()).map_err(|_| Full)?;
-    let strings = carve.take(sizes.strings, 0u8).map_err(|_| Full)?;
-    let state = carve.take(sizes.state, 0u8).map_err(|_| Full)?;
-    let scratch_a = carve.take(sizes.scratch, 0u8).map_err(|_| Full)?;
-    let scratch_b = carve.take(sizes.scratch, 0u8).map_err(|_| Full)?;
-    let mut state = SliceSink::new(state);
-    if builder.mode != Mode::Off {
-        let begun = state.put(MAGIC).and_then(|()| state.put(builder.loaded.owner_record.as_bytes()));
-        begun?;
+/// The state's environment entry begins with this, written just before it.
+const STATE_PREFIX: &[u8] = b"ENVTRACK_STATE=";
+
+/// Fills regions carved from `carve` (which holds [`fill_bytes`] and room
+/// for the state), leaving `keep` bytes of it for the caller; `Full` when
+/// the state did not fit (the caller starts again with more).
+pub fn fill<'m>(
+    builder: &mut Builder<'_, 'm>,
+    carve: &mut Carve<'m>,
+    sizes: Sizes,
+    keep: usize,
+) -> Result<Built, Full> {
+    // A state larger than one part is split into entries after it: a pointer for each.
+    let parts_room = carve.left() / state_env::PART + 2;
+    let pointers = carve.take_unwritten::<*const c_char>(sizes.entries + parts_room + 1).map_err(|_| Full)?;
+    let strings = carve.take_bytes(sizes.strings).map_err(|_| Full)?;
+    let scratch_a = carve.take_bytes(sizes.scratch).map_err(|_| Full)?;
+    let scratch_b = carve.take_bytes(sizes.scratch).map_err(|_| Full)?;
+    let region = carve.take_bytes(carve.left().checked_sub(keep).ok_or(Full)?).map_err(|_| Full)?;
+    if region.len() <= STATE_PREFIX.len() {
+        return Err(Full);
     }
-    let mut out = Out::Filling(Filling {
-        pointers,
+    let (prefix, region) = region.split_at_mut(STATE_PREFIX.len());
+    let mut state = SliceSink::new(&mut *region);
+    let off = builder.mode == Mode::Off;
+    if !off {
+        state.put(MAGIC)?;
+        state.put(builder.loaded.owner_record.as_bytes())?;
+        state.put(&builder.loaded.directive_records)?;
+    }
+    let fixed = state.len();
+    let mut out = Out {
+        pointers: &mut *pointers,
         used_pointers: 0,
         strings: SliceSink::new(strings),
         state,
+        carried: 0,
         scratch_a,
         scratch_b,
-    });
+    };
     builder.build(&mut out)?;
-    let Out::Filling(fill) = out else { return Err(Full) };
-    let Filling { pointers, mut used_pointers, mut strings, mut state, .. } = fill;
-    if builder.mode != Mode::Off {
-        state.put(&builder.loaded.directive_records)?;
-        let entries = |parts: &[&[u8]]| write_entry(&mut strings, pointers, &mut used_pointers, parts);
-        state_env::for_each_entry(state.written(), entries)?;
+    let (mut used, state_len, carried) = (out.used_pointers, out.state.len(), out.carried);
+    if !off {
+        let (state, spare) = region.split_at_mut(state_len);
+        if carried > 0 {
+            carried_first(state, fixed);
+        }
+        if state_env::part_count(state_len) == 1 {
+            // Where it is: the prefix before it, a NUL after it.
+            *spare.first_mut().ok_or(Full)? = 0;
+            prefix.copy_from_slice(STATE_PREFIX);
+            *pointers.get_mut(used).ok_or(Full)? = prefix.as_ptr().cast();
+            used += 1;
+        } else {
+            let mut entries = SliceSink::new(spare);
+            state_env::for_each_entry(state, |parts| write_entry(&mut entries, pointers, &mut used, parts))?;
+        }
     }
-    *pointers.get_mut(used_pointers).ok_or(Full)? = core::ptr::null();
+    *pointers.get_mut(used).ok_or(Full)? = core::ptr::null();
     Ok(Built { envp: pointers.as_ptr(), argv: core::ptr::null(), path: core::ptr::null() })
 }
 
+/// Moves the carried records (`T`, rare: values too long for an environment
+/// string) before the tracked ones, each kind in its order: readers act at
+/// load on what comes before the first tracked record (docs/SNAPSHOT.md).
+/// `state[fixed..]` holds records this build wrote, so each reads whole.
+fn carried_first(state: &mut [u8], fixed: usize) {
+    let (mut insert, mut at) = (fixed, fixed);
+    while at < state.len() {
+        let kind = state[at];
+        let mut reader = Reader::resume(state, at);
+        let next = match reader.next() {
+            Some(Ok(_)) => reader.position(),
+            _ => return,
+        };
+        if kind == b'T' {
+            // In bounds: insert <= at < next <= len.
+            state[insert..next].rotate_right(next - at);
+            insert += next - at;
+        }
+        at = next;
+    }
+}
+
 impl Sizes {
-    /// Other threads may track more variables between the two passes; each
-    /// new attempt leaves more room for that (x1, x2, x4, … plus a margin).
+    /// Each new attempt after a build that ran out of room leaves more (x1,
+    /// x2, x4, … plus a margin). The bound should never be short; this is
+    /// the way out if it is.
     pub fn with_room_for_change(mut self, attempt: u32) -> Sizes {
         let factor = 1usize << attempt.min(8);
         let margin = (256usize << (2 * attempt.min(8))) * usize::from(attempt > 0);
         self.entries = self.entries * factor + (factor - 1) * 16;
         self.strings = self.strings * factor + margin;
-        self.state = self.state * factor + margin;
         self.scratch = self.scratch * factor + margin;
         self
     }

@@ -1,130 +1,248 @@
 //! A copy of the environment the process started with, and an index over
 //! its names: programs may overwrite the original strings (setproctitle) or
 //! drop them, and the tracked changes are relative to these values.
+//!
+//! Loading costs a few instructions per variable and nothing per byte: the
+//! kernel lays the strings out back to back, so the copy is one
+//! `process_vm_readv` of that range, and only the entries' offsets are
+//! written. The index over names is built at the first lookup ([`Once`]),
+//! which a process that never execs nor changes its environment never makes.
 
-use envtrack_model::apply::split_entry;
-
-use crate::sys::{self, CStrArray};
 use core::ffi::c_char;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-/// The environment this process started with: copied, because programs may
-/// overwrite the original strings (setproctitle) or drop them. The copy and
-/// its index live in one anonymous mapping, so loading allocates nothing
-/// from the heap when nothing is tracked.
+use super::once::Once;
+use super::reserve::Reserve;
+use crate::sys::{self, split_entry, CStrArray, Key};
+
 pub struct Inherited {
-    /// The entries, each NUL-terminated, back to back.
+    /// The strings: entry `i` starts at `storage[offsets[i]]` and ends at a NUL.
     storage: &'static [u8],
-    /// Open addressing over names: slot = offset of the entry in `storage` + 1.
-    index: &'static [u32],
+    offsets: &'static [u32],
+    /// Open addressing over names, built once: the name's hash in the high
+    /// half (so most probes compare no bytes), entry number + 1 in the low
+    /// half, 0 for empty.
+    slots: &'static [AtomicU64],
+    once: Once,
+}
+
+/// Where the environment's strings are, found without reading them.
+struct Span {
+    count: usize,
+    low: *const c_char,
+    high: *const c_char,
+}
+
+fn span(envp: *const *const c_char) -> Span {
+    let mut span = Span { count: 0, low: core::ptr::null(), high: core::ptr::null() };
+    if envp.is_null() {
+        return span;
+    }
+    loop {
+        // SAFETY: environ at load time is a NULL-terminated array; we stop at its NULL.
+        let entry = unsafe { *envp.add(span.count) };
+        if entry.is_null() {
+            return span;
+        }
+        if span.count == 0 || entry < span.low {
+            span.low = entry;
+        }
+        if entry > span.high {
+            span.high = entry;
+        }
+        span.count += 1;
+    }
+}
+
+/// The largest range of environment strings copied in one piece. The kernel
+/// takes at most a quarter of the stack limit of arguments and environment;
+/// a range larger than this spans memory that is not the environment.
+const MAX_RANGE: usize = 64 << 20;
+
+/// The high half of an index slot: the hash's.
+const TAG: u64 = 0xffff_ffff_0000_0000;
+
+fn tag(key: Key<'_>) -> u64 {
+    key.hash & TAG
+}
+
+/// The entry number a slot holds.
+fn number(slot: u64) -> usize {
+    (slot & !TAG) as usize - 1
 }
 
 impl Inherited {
-    /// Copies `envp`, calling `each` with every copied entry.
-    pub(super) fn copy(envp: *const *const c_char, mut each: impl FnMut(&'static [u8])) -> Option<Inherited> {
-        // One pass: copy into a mapping sized for common environments, and
-        // start again in a larger one if the environment does not fit.
-        let mut capacity = 64 * 1024;
-        loop {
-            if let Some(copy) = Self::copy_into(envp, capacity, &mut each)? {
-                return Some(copy);
-            }
-            capacity *= 4;
+    /// Copies `envp`, and reserves room for the snapshot's index after it.
+    pub(super) fn copy(envp: *const *const c_char) -> Option<(Inherited, Reserve)> {
+        let span = span(envp);
+        if span.count == 0 {
+            return Self::copy_packed(envp, 0);
         }
+        // SAFETY: `high` is one of the array's NUL-terminated strings.
+        let last = unsafe { sys::c_bytes(span.high) };
+        let range = (span.high as usize - span.low as usize).saturating_add(last.len() + 1);
+        if range <= MAX_RANGE {
+            if let Some(copied) = Self::copy_range(envp, &span, range) {
+                return Some(copied);
+            }
+        }
+        Self::copy_packed(envp, span.count)
     }
 
-    /// `None` when the mapping could not be made; `Some(None)` when
-    /// `capacity` was too small (nothing was reported to `each`).
-    fn copy_into(
-        envp: *const *const c_char,
-        capacity: usize,
-        each: &mut impl FnMut(&'static [u8]),
-    ) -> Option<Option<Inherited>> {
-        let mapping = sys::map(capacity)?;
-        // SAFETY: a fresh mapping of `capacity` zeroed bytes, ours alone, never unmapped
-        // once the copy is published (readers may hold slices).
-        let all = unsafe { core::slice::from_raw_parts_mut(mapping, capacity) };
+    /// Every string lies in [low, high + its length]: one copy of that range
+    /// holds them all, if the range is readable memory. It is as the kernel
+    /// laid the strings out; if another library's constructor put a heap
+    /// string into environ first, the range spans unmapped memory and the
+    /// copy fails (None: the mapping is given back).
+    fn copy_range(envp: *const *const c_char, span: &Span, range: usize) -> Option<(Inherited, Reserve)> {
+        let mut reserve = Reserve::map(Self::reservation(span.count, range))?;
+        let offsets = reserve.take_u32(span.count);
+        let slots = reserve.take_atomic_u64(Self::slot_count(span.count));
+        let storage = reserve.take_bytes(range);
+        let read = crate::syscall::read_own_memory(span.low.cast(), storage);
+        // The range's last byte is the last string's NUL (unless the string changed since).
+        if read != Ok(range) || storage.last() != Some(&0) || offsets.len() != span.count {
+            reserve.release();
+            return None;
+        }
+        for (i, offset) in offsets.iter_mut().enumerate() {
+            // SAFETY: the array is NULL-terminated with `count` entries (counted by `span`).
+            let entry = unsafe { *envp.add(i) };
+            *offset = (entry as usize - span.low as usize) as u32;
+        }
+        Some((Inherited { storage, offsets, slots, once: Once::new() }, reserve))
+    }
+
+    /// The slow way, for an environment whose strings are not laid out
+    /// together: each string copied on its own, back to back.
+    fn copy_packed(envp: *const *const c_char, count: usize) -> Option<(Inherited, Reserve)> {
+        // SAFETY: environ at load time is null or a valid NULL-terminated array.
+        let total: usize = unsafe { CStrArray::new(envp) }.map(|entry| entry.len() + 1).sum::<usize>().max(1);
+        if total > u32::MAX as usize {
+            return None;
+        }
+        let mut reserve = Reserve::map(Self::reservation(count, total))?;
+        let offsets = reserve.take_u32(count);
+        let slots = reserve.take_atomic_u64(Self::slot_count(count));
+        let storage = reserve.take_bytes(total);
         let mut used = 0;
-        let mut count: usize = 0;
-        // SAFETY: environ at load time is a valid NULL-terminated array.
-        for entry in unsafe { CStrArray::new(envp) } {
-            let Some(target) = all.get_mut(used..used + entry.len() + 1) else {
-                sys::unmap(mapping, capacity);
-                return Some(None);
-            };
-            target[..entry.len()].copy_from_slice(entry);
+        // SAFETY: as above.
+        for (entry, offset) in unsafe { CStrArray::new(envp) }.zip(offsets.iter_mut()) {
+            let target = storage.get_mut(used..used + entry.len())?;
+            target.copy_from_slice(entry);
+            *offset = used as u32;
             used += entry.len() + 1;
-            count += 1;
         }
-        let storage_len = used.div_ceil(4) * 4;
-        let slots = (count * 2).next_power_of_two().max(16);
-        if storage_len + slots * 4 > capacity {
-            sys::unmap(mapping, capacity);
-            return Some(None);
+        Some((Inherited { storage, offsets, slots, once: Once::new() }, reserve))
+    }
+
+    /// Bytes to reserve for `count` entries in `bytes` bytes of strings, with
+    /// room for the snapshot's index (the snapshot is at most `bytes` long).
+    fn reservation(count: usize, bytes: usize) -> usize {
+        count * 4 + Self::slot_count(count) * 8 + bytes + 64 + super::records::reservation(bytes)
+    }
+
+    fn slot_count(count: usize) -> usize {
+        (count * 2).next_power_of_two().max(16)
+    }
+
+    /// Entry number `i`.
+    fn entry(&self, i: usize) -> &'static [u8] {
+        let storage = self.storage;
+        let rest = self.offsets.get(i).and_then(|&at| storage.get(at as usize..)).unwrap_or_default();
+        // SAFETY: `rest` is inside the copy, whose last byte is a NUL (checked at copy).
+        let len = unsafe { libc::strlen(rest.as_ptr().cast()) }.min(rest.len());
+        &rest[..len]
+    }
+
+    /// The bytes of the copy: no less than the entries and their NULs.
+    pub fn bytes(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Every inherited entry, in order.
+    pub fn entries(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
+        (0..self.len()).map(|i| self.entry(i))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
+        self.entries().filter_map(|e| split_entry(e).map(|(name, _)| name))
+    }
+
+    /// Entry `i` when it starts with a byte `wanted` accepts (cheap: one byte read).
+    pub fn entry_if(&self, i: usize, wanted: impl Fn(u8) -> bool) -> Option<&'static [u8]> {
+        let first = *self.offsets.get(i).and_then(|&at| self.storage.get(at as usize))?;
+        wanted(first).then(|| self.entry(i))
+    }
+
+    fn build_index(&self) {
+        let mask = self.slots.len() - 1;
+        for slot in self.slots {
+            slot.store(0, Ordering::Relaxed);
         }
-        let (storage, rest) = all.split_at_mut(storage_len);
-        // SAFETY: `rest` starts at a multiple of 4 from a page-aligned mapping and holds
-        // at least `slots` u32s (checked above).
-        let index = unsafe { core::slice::from_raw_parts_mut(rest.as_mut_ptr().cast::<u32>(), slots) };
-        let storage: &'static [u8] = storage;
-        let mut offset = 0;
-        while offset < used {
-            let entry = Self::entry_at(storage, offset as u32 + 1);
-            let at = offset;
-            offset += entry.len() + 1;
-            each(entry);
-            let Some((name, _)) = split_entry(entry) else { continue };
-            let mut slot = sys::hash(name) as usize & (slots - 1);
+        for i in 0..self.len() {
+            let Some((name, _)) = split_entry(self.entry(i)) else { continue };
+            let key = Key::new(name);
+            let mut slot = key.slot(mask);
             loop {
-                match index[slot] {
-                    0 => {
-                        index[slot] = at as u32 + 1;
-                        break;
-                    }
-                    // getenv sees the first of duplicates: keep it.
-                    taken if envtrack_model::apply::entry_value(Self::entry_at(storage, taken), name).is_some() => {
-                        break
-                    }
-                    _ => slot = (slot + 1) & (slots - 1),
+                let taken = self.slots[slot].load(Ordering::Relaxed);
+                if taken == 0 {
+                    self.slots[slot].store(tag(key) | (i as u64 + 1), Ordering::Relaxed);
+                    break;
                 }
+                // getenv sees the first of duplicates: keep it.
+                if taken & TAG == tag(key) && self.value_at(number(taken), name).is_some() {
+                    break;
+                }
+                slot = (slot + 1) & mask;
             }
         }
-        Some(Some(Inherited { storage, index }))
     }
 
-    fn entry_at(storage: &[u8], slot_value: u32) -> &[u8] {
-        let rest = storage.get(slot_value as usize - 1..).unwrap_or_default();
-        &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
+    /// The value of entry `i` if it is `name`'s, found without measuring the
+    /// entry first (the comparison stops at its NUL, which no name holds).
+    fn value_at(&self, i: usize, name: &[u8]) -> Option<&'static [u8]> {
+        let storage = self.storage;
+        let rest = storage.get(*self.offsets.get(i)? as usize..)?;
+        if rest.get(..name.len())? != name || rest.get(name.len()) != Some(&b'=') {
+            return None;
+        }
+        let value = rest.get(name.len() + 1..)?;
+        // SAFETY: inside the copy, whose last byte is a NUL.
+        let len = unsafe { libc::strlen(value.as_ptr().cast()) }.min(value.len());
+        Some(&value[..len])
     }
 
-    /// The `NAME=VALUE` entry for `name` when the process started, and
-    /// whether a NUL follows it in the copy (always).
-    fn entry(&self, name: &[u8]) -> Option<&'static [u8]> {
-        let mask = self.index.len() - 1;
-        let mut slot = sys::hash(name) as usize & mask;
+    /// The value `key` had when the process started.
+    #[inline(always)]
+    pub fn get(&self, key: Key<'_>) -> Option<&'static [u8]> {
+        if !self.once.ensure(|| self.build_index()) {
+            // The index is being built elsewhere and did not finish: search.
+            return (0..self.len()).find_map(|i| self.value_at(i, key.name));
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = key.slot(mask);
         loop {
-            let value = *self.index.get(slot)?;
-            if value == 0 {
+            let taken = self.slots.get(slot)?.load(Ordering::Relaxed);
+            if taken == 0 {
                 return None;
             }
-            let entry = Self::entry_at(self.storage, value);
-            if envtrack_model::apply::entry_value(entry, name).is_some() {
-                return Some(entry);
+            if taken & TAG == tag(key) {
+                if let Some(value) = self.value_at(number(taken), key.name) {
+                    return Some(value);
+                }
             }
             slot = (slot + 1) & mask;
         }
     }
 
-    /// The value `name` had when the process started.
-    pub fn get(&self, name: &[u8]) -> Option<&'static [u8]> {
-        self.entry(name).and_then(|entry| envtrack_model::apply::entry_value(entry, name))
-    }
-
-    /// Every inherited entry.
-    pub fn entries(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
-        self.storage.split(|&b| b == 0).filter(|e| !e.is_empty())
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
-        self.entries().filter_map(|e| split_entry(e).map(|(name, _)| name))
+    /// In a fork child: see [`Once::reset_after_fork`].
+    pub fn reset_after_fork(&self) {
+        self.once.reset_after_fork();
     }
 }

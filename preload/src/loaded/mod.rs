@@ -4,7 +4,10 @@
 
 mod config;
 mod inherited;
+mod once;
 mod own;
+mod records;
+mod reserve;
 mod state;
 
 use alloc::boxed::Box;
@@ -17,6 +20,7 @@ use envtrack_model::{Credentials, Decimal, DirectiveSet, Level, Registry};
 use crate::sys;
 pub use inherited::Inherited;
 use own::OwnVariables;
+pub use records::{Inherited as InheritedRecord, Records};
 use state::Ownership;
 
 /// Which programs' execs are routed through the injector.
@@ -43,11 +47,16 @@ pub struct Loaded {
     /// in this list so that a process without directives allocates nothing
     /// at load, and LD_PRELOAD is found without a search at every exec.
     pub targets: Vec<&'static [u8]>,
+    /// The first bytes of LD_PRELOAD and the targets, as a 256-bit set: most
+    /// names are told not to be targets by one bit test.
+    target_first_bytes: [u64; 4],
     pub autowrap: Autowrap,
     /// envtrack's own configuration entries seen at load (`ENVTRACK_LISTS=…`),
     /// NUL-terminated, rebuilt in a child whose caller dropped them (`env -i`).
     pub own_entries: Vec<&'static [u8]>,
     pub inherited: Inherited,
+    /// The tracked changes inherited, read in place.
+    pub records: Records,
     /// The credentials the process started with: an exec under others
     /// (after setuid, as `sudo` and `runuser` do) is left alone.
     pub credentials: Credentials,
@@ -66,6 +75,12 @@ pub fn get() -> Option<&'static Loaded> {
 }
 
 impl Loaded {
+    /// In a fork child: indexes another thread was building start again.
+    pub fn reset_after_fork(&self) {
+        self.inherited.reset_after_fork();
+        self.records.reset_after_fork();
+    }
+
     /// Whether a directive (of either level) prepends or appends `element`
     /// to `name`, or `element` is this library in LD_PRELOAD: such elements
     /// are envtrack's, and tracking leaves them out.
@@ -85,6 +100,12 @@ impl Loaded {
             0 => b"LD_PRELOAD",
             _ => self.targets.get(j - 1).copied().unwrap_or_default(),
         }
+    }
+
+    /// Whether a directed variable's name starts with `first`.
+    #[inline(always)]
+    pub fn may_be_target(&self, first: u8) -> bool {
+        self.target_first_bytes[usize::from(first / 64)] & (1 << (first % 64)) != 0
     }
 
     /// The number of the directed variable `name`, if it is one.
@@ -171,8 +192,13 @@ static mut STORAGE: core::mem::MaybeUninit<Loaded> = core::mem::MaybeUninit::uni
 /// The constructor's work. Returns the loaded configuration, or None when
 /// envtrack stays off in this process.
 pub fn load() -> Option<&'static Loaded> {
+    let (inherited, mut reserve) = Inherited::copy(sys::current_environ())?;
     let mut own = OwnVariables::default();
-    let inherited = Inherited::copy(sys::current_environ(), |entry| own.see(entry))?;
+    for i in 0..inherited.len() {
+        if let Some(entry) = inherited.entry_if(i, OwnVariables::may_be_one) {
+            own.see(entry);
+        }
+    }
     if own.off {
         return None;
     }
@@ -192,12 +218,17 @@ pub fn load() -> Option<&'static Loaded> {
     let credentials = crate::process::credentials_at_start();
     let mut directives = DirectiveSet::default();
     let mut carried = Vec::new();
+    let mut records = Records::none();
     if let Some(state) = own.state {
-        if state::load_state(state, &inherited, credentials, &mut directives, &mut carried) == Ownership::Foreign {
+        let read = state::load_state(state, &inherited, credentials, &mut directives, &mut carried);
+        if read.ownership == Ownership::Foreign {
             if let Some(saved) = saved {
                 sys::set_errno(saved);
             }
             return None;
+        }
+        if let Some((bytes, start)) = read.tracked {
+            records = Records::new(bytes, start, &mut reserve);
         }
     }
     if let Some(path) = own.config.filter(|_| is_root) {
@@ -217,6 +248,12 @@ pub fn load() -> Option<&'static Loaded> {
             targets.push(Box::leak(directive.name.clone().into_boxed_slice()));
         }
     }
+    let mut target_first_bytes = [0u64; 4];
+    for name in targets.iter().copied().chain([&b"LD_PRELOAD"[..]]) {
+        if let Some(&first) = name.first() {
+            target_first_bytes[usize::from(first / 64)] |= 1 << (first % 64);
+        }
+    }
     let autowrap = match own.autowrap {
         None => Autowrap::Default,
         Some(b"0" | b"off" | b"") => Autowrap::Off,
@@ -229,9 +266,11 @@ pub fn load() -> Option<&'static Loaded> {
         directives,
         directive_records,
         targets,
+        target_first_bytes,
         autowrap,
         own_entries: own.rebuilt,
         inherited,
+        records,
         credentials,
         owner_record,
     };

@@ -22,6 +22,12 @@ pub(super) struct OwnVariables {
 }
 
 impl OwnVariables {
+    /// Whether an entry starting with `first` may be one (a cheap test on
+    /// every inherited entry; [`OwnVariables::see`] decides).
+    pub fn may_be_one(first: u8) -> bool {
+        first == b'E' || first == b'L'
+    }
+
     /// Notes `entry` if it is one of envtrack's variables or LD_PRELOAD.
     pub fn see(&mut self, entry: &'static [u8]) {
         let own = self;

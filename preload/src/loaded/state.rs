@@ -1,6 +1,7 @@
-//! The inherited state (`ENVTRACK_STATE`, and its parts when split):
-//! tracked changes into the table, directives, and carried values restored
-//! into this process's environment.
+//! The inherited state (`ENVTRACK_STATE`, and its parts when split), as far
+//! as loading reads it: the owner, the directives and the carried values,
+//! which writers put before the tracked changes. The tracked changes are
+//! left where they are, for [`super::records`] to read at the first need.
 
 use alloc::vec::Vec;
 
@@ -21,11 +22,12 @@ pub(super) fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
             unsafe { setenv(name_z.as_ptr().cast(), value_z.as_ptr().cast(), 1) };
         }
         let guard = crate::lock::Guard::acquire();
-        table::update(&guard, name, Some(Change::Set), Some(Change::Set));
+        let new = table::New { inherited: Some(Change::Set), record: None };
+        table::update(&guard, crate::sys::Key::new(name), new, Some(Change::Set));
     }
 }
 
-fn warn_codec(error: &envtrack_model::codec::CodecError, consequence: &[u8]) {
+pub(super) fn warn_codec(error: &envtrack_model::codec::CodecError, consequence: &[u8]) {
     let at = Decimal::new(error.position as u64);
     sys::warn(&[
         b"ENVTRACK_STATE: malformed snapshot at byte ",
@@ -48,19 +50,17 @@ pub(super) enum Ownership {
 
 /// The state an environment carries: `ENVTRACK_STATE`'s value, joined with
 /// its parts when split. None (after one warning) when the parts are damaged.
-fn joined<'v>(value: &'v [u8], inherited: &super::inherited::Inherited, buffer: &'v mut Vec<u8>) -> Option<&'v [u8]> {
+fn joined(value: &'static [u8], inherited: &super::inherited::Inherited) -> Option<&'static [u8]> {
     let part = |n: usize| {
         let mut name = envtrack_model::ArrayBuf::<48>::default();
         let _ = envtrack_model::Sink::put(&mut name, b"ENVTRACK_STATE_");
         let _ = envtrack_model::Sink::put_decimal(&mut name, n);
-        inherited.get(name.as_bytes())
+        inherited.get(crate::sys::Key::new(name.as_bytes()))
     };
     match state_env::join(value, part) {
         Ok(None) => Some(value),
-        Ok(Some(state)) => {
-            *buffer = state;
-            Some(&buffer[..])
-        }
+        // Kept for the process's life: the tracked records are read in place.
+        Ok(Some(state)) => Some(alloc::boxed::Box::leak(state.into_boxed_slice())),
         Err(error) => {
             let mut line = envtrack_model::ArrayBuf::<160>::default();
             let _ = error.describe(&mut line);
@@ -70,48 +70,53 @@ fn joined<'v>(value: &'v [u8], inherited: &super::inherited::Inherited, buffer: 
     }
 }
 
-/// Decodes the inherited state: tracked changes go into the table,
-/// directives into `directives`, carried sets into `carried`; unless the
-/// state was written under other credentials than `ours`.
+/// What loading found in the inherited state.
+pub(super) struct StateRead {
+    pub ownership: Ownership,
+    /// The state's bytes, and where its tracked records begin.
+    pub tracked: Option<(&'static [u8], usize)>,
+}
+
+/// Reads the inherited state up to its tracked changes: directives go into
+/// `directives`, carried sets into `carried`; unless the state was written
+/// under other credentials than `ours`.
 pub(super) fn load_state(
-    value: &[u8],
+    value: &'static [u8],
     inherited: &super::inherited::Inherited,
     ours: Credentials,
     directives: &mut DirectiveSet,
     carried: &mut Vec<(Vec<u8>, Vec<u8>)>,
-) -> Ownership {
+) -> StateRead {
+    let afresh = StateRead { ownership: Ownership::Ours, tracked: None };
     if value.starts_with(b"@") {
         // An earlier envtrack's state file: never read (nor removed) by this one.
         sys::warn(&[b"ENVTRACK_STATE: names a file, which envtrack does not read (the state travels in the environment); tracking starts afresh"]);
-        return Ownership::Ours;
+        return afresh;
     }
-    let mut buffer = Vec::new();
-    let Some(bytes) = joined(value, inherited, &mut buffer) else { return Ownership::Ours };
-    let reader = match Reader::new(bytes) {
+    let Some(bytes) = joined(value, inherited) else { return afresh };
+    let mut reader = match Reader::new(bytes) {
         Ok(reader) => reader,
         Err(error) => {
             warn_codec(&error, b"; tracking starts afresh");
-            return Ownership::Ours;
+            return afresh;
         }
     };
     // Writers put the owner first.
     if let Some(Ok(Record::Owner(owner))) = reader.clone().next() {
         if owner != ours {
-            return Ownership::Foreign;
+            return StateRead { ownership: Ownership::Foreign, tracked: None };
         }
     }
-    let guard = crate::lock::Guard::acquire();
-    for record in reader {
-        match record {
-            Err(error) => {
+    while matches!(reader.peek_kind(), Some(b'O' | b'J' | b'A' | b'T')) {
+        match reader.next() {
+            Some(Err(error)) => {
                 warn_codec(&error, b"; the rest is ignored");
-                break;
+                return afresh;
             }
-            Ok(Record::Tracked { name, change }) => table::update(&guard, name, Some(change), Some(change)),
-            Ok(Record::Carried(d)) if d.op == Op::Set => carried.push((d.name.to_vec(), d.value.to_vec())),
-            Ok(Record::Carried(_) | Record::Owner(_)) => {}
-            Ok(Record::Directive(level, d)) => directives.level_mut(level).push(d.to_owned()),
+            Some(Ok(Record::Carried(d))) if d.op == Op::Set => carried.push((d.name.to_vec(), d.value.to_vec())),
+            Some(Ok(Record::Directive(level, d))) => directives.level_mut(level).push(d.to_owned()),
+            _ => {}
         }
     }
-    Ownership::Ours
+    StateRead { ownership: Ownership::Ours, tracked: Some((bytes, reader.position())) }
 }
