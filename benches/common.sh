@@ -60,7 +60,12 @@ build() {
 # instruction total. PRELOAD is a library in $BIN, or "" for none. Output goes
 # to $RESULTS/NAME.callgrind (kept for callgrind_annotate) and NAME.log.
 #
-# The environment is fixed (env -i) so every variant sees the same one.
+# The environment is fixed (env -i) so every variant sees the same one:
+# PATH=/usr/bin:/bin LC_ALL=C, or, when CG_ENV_FILE names a file, the
+# NUL-separated NAME=VALUE entries in it (as `env -0` writes them), in their
+# order. An LD_PRELOAD entry in the file is replaced where it stands by
+# PRELOAD's (below), or dropped when PRELOAD is ""; so one captured
+# environment serves every variant.
 #
 # The preload is given as LD_PRELOAD='$ORIGIN/lib…' and the program lives
 # next to the library in $BIN. Why: valgrind's launcher (a shell script and
@@ -85,7 +90,26 @@ cg() {
     shift
     local out=$RESULTS/$name.callgrind log=$RESULTS/$name.log
     local env=(PATH=/usr/bin:/bin LC_ALL=C)
-    if [[ -n $preload ]]; then env+=("LD_PRELOAD=\$ORIGIN/$preload"); fi
+    if [[ -n ${CG_ENV_FILE:-} ]]; then
+        local entries=() entry placed=
+        mapfile -d '' entries <"$CG_ENV_FILE"
+        env=()
+        for entry in "${entries[@]}"; do
+            if [[ $entry != [A-Za-z_]*=* ]]; then # env(1) would take it for the program
+                fail "$name: $CG_ENV_FILE: not a NAME=VALUE entry: ${entry:0:80}"
+                return 1
+            fi
+            if [[ $entry == LD_PRELOAD=* ]]; then
+                if [[ -n $preload && -z $placed ]]; then env+=("LD_PRELOAD=\$ORIGIN/$preload"); fi
+                placed=1
+            else
+                env+=("$entry")
+            fi
+        done
+        if [[ -n $preload && -z $placed ]]; then env+=("LD_PRELOAD=\$ORIGIN/$preload"); fi
+    elif [[ -n $preload ]]; then
+        env+=("LD_PRELOAD=\$ORIGIN/$preload")
+    fi
     rm -f "$out"
     if ! env -i "${env[@]}" "$VALGRIND" --tool=callgrind --trace-children=no \
         --callgrind-out-file="$out" "${options[@]}" "$program" "$@" >"$log" 2>&1; then
