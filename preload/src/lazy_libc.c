@@ -99,13 +99,27 @@ HIDDEN void *memset(void *to, int byte, size_t n) {
 
 HIDDEN int memcmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = a, *y = b;
-    for (; n >= 8; n -= 8, x += 8, y += 8) {
-        uint64_t u = *(const unaligned_u64 *)x, v = *(const unaligned_u64 *)y;
-        if (u != v) {
-            /* The first differing byte decides: compare as big-endian numbers. */
-            u = __builtin_bswap64(u);
-            v = __builtin_bswap64(v);
-            return u < v ? -1 : 1;
+    if (n >= 8) {
+        /* Whole words, then the last eight bytes (overlapping those already equal). The first
+         * differing byte decides: compare the words as big-endian numbers. */
+        for (;;) {
+            uint64_t u, v;
+            if (n > 8) {
+                u = *(const unaligned_u64 *)x;
+                v = *(const unaligned_u64 *)y;
+            } else {
+                u = *(const unaligned_u64 *)(x + n - 8);
+                v = *(const unaligned_u64 *)(y + n - 8);
+            }
+            if (u != v) {
+                u = __builtin_bswap64(u);
+                v = __builtin_bswap64(v);
+                return u < v ? -1 : 1;
+            }
+            if (n <= 8) return 0;
+            x += 8;
+            y += 8;
+            n -= 8;
         }
     }
     for (; n; n--, x++, y++)
@@ -113,7 +127,21 @@ HIDDEN int memcmp(const void *a, const void *b, size_t n) {
     return 0;
 }
 
-HIDDEN int bcmp(const void *a, const void *b, size_t n) { return memcmp(a, b, n); }
+/* Equality only (what slice comparison asks): whole words, then the last eight bytes. */
+HIDDEN int bcmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    if (n >= 8) {
+        for (; n > 8; n -= 8, x += 8, y += 8)
+            if (*(const unaligned_u64 *)x != *(const unaligned_u64 *)y) return 1;
+        return *(const unaligned_u64 *)(x + n - 8) != *(const unaligned_u64 *)(y + n - 8);
+    }
+    if (n >= 4)
+        return (*(const unaligned_u32 *)x != *(const unaligned_u32 *)y) |
+               (*(const unaligned_u32 *)(x + n - 4) != *(const unaligned_u32 *)(y + n - 4));
+    for (; n; n--, x++, y++)
+        if (*x != *y) return 1;
+    return 0;
+}
 
 /* Sixteen bytes at a time, from the aligned block that holds the start (SSE2 is
  * part of x86-64 itself). */

@@ -95,6 +95,15 @@ impl<'a> CStrArray<'a> {
         self.at = unsafe { self.at.add(1) };
         Some(Unmeasured { at: entry, strings: core::marker::PhantomData })
     }
+
+    /// How many strings there are, none of them measured.
+    pub fn count_unmeasured(mut self) -> usize {
+        let mut count = 0;
+        while self.next_unmeasured().is_some() {
+            count += 1;
+        }
+        count
+    }
 }
 
 impl<'a> Iterator for CStrArray<'a> {
@@ -246,6 +255,43 @@ pub fn split_key(entry: &[u8]) -> Option<(Key<'_>, &[u8])> {
         hash = mix(hash, word & (u64::MAX >> (8 * (8 - within))));
     }
     Some(split_at(entry, at + within, hash))
+}
+
+/// The name of the NUL-terminated entry at the start of `bytes` (which holds
+/// its NUL), hashed as [`split_key`] hashes it, found without measuring the
+/// entry: None when a NUL comes before any `=`. Reads whole words of
+/// `bytes` only.
+#[inline(always)]
+pub fn entry_key(bytes: &[u8]) -> Option<Key<'_>> {
+    let mut hash = 0;
+    let mut at = 0;
+    loop {
+        let (word, room) = if at + 8 <= bytes.len() {
+            // SAFETY: at + 8 <= len.
+            (unsafe { word_at(bytes.as_ptr().add(at)) }, u64::MAX)
+        } else if at < bytes.len() {
+            let rest = bytes.len() - at;
+            (tail_word(bytes, at), u64::MAX >> (8 * (8 - rest)))
+        } else {
+            return None;
+        };
+        let equals = zero_bytes(word ^ EQUALS) & room;
+        let nul = zero_bytes(word) & room;
+        // The lowest flag of each is the first such byte (the trick flags nothing below it).
+        let first_equals = equals.trailing_zeros();
+        if nul.trailing_zeros() < first_equals {
+            return None;
+        }
+        if equals != 0 {
+            let within = (first_equals / 8) as usize;
+            if within > 0 {
+                hash = mix(hash, word & (u64::MAX >> (8 * (8 - within))));
+            }
+            return Some(split_at(bytes, at + within, hash).0);
+        }
+        hash = mix(hash, word);
+        at += 8;
+    }
 }
 
 #[inline(always)]

@@ -26,8 +26,19 @@ use crate::tracked;
 /// this library) counts as absent, so dropping it is no change.
 #[inline(always)]
 pub fn change_of(loaded: &Loaded, key: Key<'_>, inherited: Option<Change>, value: Option<&[u8]>) -> Option<Change> {
+    change_from(loaded, key, inherited, loaded.inherited.get(key), value)
+}
+
+/// [`change_of`], given the value the variable was inherited with.
+#[inline(always)]
+pub fn change_from(
+    loaded: &Loaded,
+    key: Key<'_>,
+    inherited: Option<Change>,
+    inherited_value: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Option<Change> {
     let name = key.name;
-    let inherited_value = loaded.inherited.get(key);
     let unchanged = inherited_value == value;
     if inherited.is_none() && unchanged {
         return None; // the common case: as inherited, and nothing inherited to carry

@@ -102,7 +102,8 @@ impl EnvironSnapshot {
         let last = if last == live || guard.is_none() { core::ptr::null() } else { last };
         let envp_is_libc = !envp.is_null() && (envp == live || envp == last);
         // SAFETY: each is null or a NULL-terminated array nobody frees while we hold the lock.
-        let (live_count, last_count) = unsafe { (CStrArray::new(live).count(), CStrArray::new(last).count()) };
+        let (live_count, last_count) =
+            unsafe { (CStrArray::new(live).count_unmeasured(), CStrArray::new(last).count_unmeasured()) };
         let target = carve.take_unwritten::<*const c_char>(live_count + 1 + last_count + 1)?;
         let (live_copy, last_copy) = target.split_at_mut(live_count + 1);
         // SAFETY: as above; each copy holds count + 1 pointers.

@@ -24,9 +24,10 @@ use envtrack_model::{Change, Directive, DirectiveRef, Op};
 use super::carve::{Bitmap, Mark, Targets};
 use super::writer::{write_entry, Out};
 use super::Mode;
+use crate::loaded::Compared;
 use crate::loaded::{is_envtrack_library, Loaded};
 use crate::sys::{split_entry, split_key, CStrArray, Key};
-use crate::track::change_of;
+use crate::track::{change_from, change_of};
 use crate::tracked::{Tracked, View};
 
 /// Where the current value of a directed variable is, while directives apply.
@@ -117,7 +118,23 @@ impl<'m> Builder<'_, 'm> {
         value: &[u8],
     ) -> Result<(), Full> {
         if entry.len() < MAX_STRING {
-            self.record_change(out, key, found, Some(value))?;
+            match found {
+                Some(_) => self.record_change(out, key, found, Some(value))?,
+                // Not tracked: one lookup says whether it is as inherited (most entries) and
+                // gives the inherited value if not.
+                None => {
+                    let inherited_value = match self.loaded.inherited.compare(key, entry) {
+                        Compared::Same => None,
+                        Compared::Was(value) => Some(Some(value)),
+                        Compared::Absent => Some(None),
+                    };
+                    if let Some(inherited_value) = inherited_value {
+                        if let Some(change) = change_from(self.loaded, key, None, inherited_value, Some(value)) {
+                            out.record(&Record::Tracked { name: key.name, change })?;
+                        }
+                    }
+                }
+            }
         }
         self.pass_entry(out, entry, key.name, value)
     }

@@ -59,6 +59,16 @@ fn span(envp: *const *const c_char) -> Span {
 /// a range larger than this spans memory that is not the environment.
 const MAX_RANGE: usize = 64 << 20;
 
+/// What [`Inherited::compare`] found.
+pub enum Compared {
+    /// The entry is what the process started with.
+    Same,
+    /// The process started with this other value.
+    Was(&'static [u8]),
+    /// The process started without the variable.
+    Absent,
+}
+
 /// The high half of an index slot: the hash's.
 const TAG: u64 = 0xffff_ffff_0000_0000;
 
@@ -186,8 +196,9 @@ impl Inherited {
             slot.store(0, Ordering::Relaxed);
         }
         for i in 0..self.len() {
-            let Some((name, _)) = split_entry(self.entry(i)) else { continue };
-            let key = Key::new(name);
+            let Some(rest) = self.offsets.get(i).and_then(|&at| self.storage.get(at as usize..)) else { continue };
+            let Some(key) = sys::entry_key(rest) else { continue };
+            let name = key.name;
             let mut slot = key.slot(mask);
             loop {
                 let taken = self.slots[slot].load(Ordering::Relaxed);
@@ -216,6 +227,42 @@ impl Inherited {
         // SAFETY: inside the copy, whose last byte is a NUL.
         let len = unsafe { libc::strlen(value.as_ptr().cast()) }.min(value.len());
         Some(&value[..len])
+    }
+
+    /// How `entry` (`NAME=VALUE` for `key`'s name, its NUL after it) stands
+    /// to what the process started with: one lookup, and for the common case
+    /// (as inherited) one comparison of the whole entry.
+    #[inline(always)]
+    pub fn compare(&self, key: Key<'_>, entry: &[u8]) -> Compared {
+        if !self.once.ensure(|| self.build_index()) {
+            return match self.get(key) {
+                Some(value) if Some(value) == entry.get(key.name.len() + 1..) => Compared::Same,
+                Some(value) => Compared::Was(value),
+                None => Compared::Absent,
+            };
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = key.slot(mask);
+        loop {
+            let Some(taken) = self.slots.get(slot).map(|s| s.load(Ordering::Relaxed)) else { return Compared::Absent };
+            if taken == 0 {
+                return Compared::Absent;
+            }
+            if taken & TAG == tag(key) {
+                let at = self.offsets.get(number(taken)).map_or(usize::MAX, |&at| at as usize);
+                // The stored entry, with its NUL: equal bytes and a NUL right after.
+                if let Some(stored) = self.storage.get(at..at.saturating_add(entry.len() + 1)) {
+                    if stored[..entry.len()] == *entry && stored[entry.len()] == 0 {
+                        return Compared::Same;
+                    }
+                }
+                // Same tag: the name's own slot (its value changed), or another name's.
+                if let Some(value) = self.value_at(number(taken), key.name) {
+                    return Compared::Was(value);
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 
     /// The value `key` had when the process started.

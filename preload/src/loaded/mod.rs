@@ -18,7 +18,7 @@ use envtrack_model::codec::{encode_record, Record};
 use envtrack_model::{Credentials, Decimal, DirectiveSet, Level, Registry};
 
 use crate::sys;
-pub use inherited::Inherited;
+pub use inherited::{Compared, Inherited};
 use own::OwnVariables;
 pub use records::{Inherited as InheritedRecord, Records};
 use state::Ownership;
