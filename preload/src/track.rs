@@ -24,7 +24,6 @@ use crate::tracked;
 ///
 /// A list value made only of envtrack's own elements (LD_PRELOAD holding just
 /// this library) counts as absent, so dropping it is no change.
-#[inline(always)]
 pub fn change_of(loaded: &Loaded, key: Key<'_>, inherited: Option<Change>, value: Option<&[u8]>) -> Option<Change> {
     change_from(loaded, key, inherited, loaded.inherited.get(key), value)
 }

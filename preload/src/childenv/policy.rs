@@ -83,7 +83,6 @@ impl<'m> Builder<'_, 'm> {
 
     /// Records the child's change of `key`'s name (`found` in the tracked
     /// set, or not) for the value it gets.
-    #[inline(always)]
     fn record_change(
         &self,
         out: &mut Out<'_>,
