@@ -53,6 +53,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// through a setenv (whose environ array the child would inherit half
 /// replaced, possibly freed) when the child's memory is copied.
 unsafe extern "C" fn before_fork() {
+    // The indexes over what the process inherited are built here, in the parent, if nothing
+    // needed them yet: every child of a fork then has them (and a malformed snapshot is reported
+    // once, here, not by every child that execs).
+    if let Some(loaded) = loaded::get() {
+        loaded.prepare_for_fork();
+    }
     lock::hold_for_fork();
 }
 

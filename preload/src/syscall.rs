@@ -260,10 +260,32 @@ pub fn read_own_memory(address: *const u8, buffer: &mut [u8]) -> Result<usize, c
     read_own_scattered(&[remote], buffer)
 }
 
+/// Whether `process_vm_readv` may be called: not under a seccomp filter,
+/// which may kill the process for a system call the program itself never
+/// makes (systemd's `SystemCallFilter=` does). Asked each time (`prctl`: a
+/// filter may be installed at any time), remembered once there is one (a
+/// filter is never removed).
+fn may_read_own_memory() -> bool {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static FILTERED: AtomicBool = AtomicBool::new(false);
+    if FILTERED.load(Ordering::Relaxed) {
+        return false;
+    }
+    // SAFETY: PR_GET_SECCOMP takes no pointers; it returns the mode (0: none).
+    let mode = unsafe { raw(libc::SYS_prctl as usize, libc::PR_GET_SECCOMP as usize, 0, 0, 0, 0, 0) };
+    if mode != 0 {
+        FILTERED.store(true, Ordering::Relaxed);
+    }
+    mode == 0
+}
+
 /// Reads the regions `probes` name, one after the other, into `buffer`
 /// (process_vm_readv on ourselves): the count read, which stops short at the
 /// first unreadable region, or EFAULT when the first is.
 pub fn read_own_scattered(probes: &[libc::iovec], buffer: &mut [u8]) -> Result<usize, c_int> {
+    if !may_read_own_memory() {
+        return Err(libc::EPERM);
+    }
     let local = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: buffer.len() };
     // SAFETY: process_vm_readv on our own pid writes at most buffer.len() bytes into `buffer`
     // and reports unreadable source memory instead of faulting.

@@ -101,3 +101,14 @@ pub fn update(
         }
     }
 }
+
+/// A carried value put into the environment at load: tracked as inherited
+/// and set, and linked to a tracked record of the same name if the snapshot
+/// has one (envtrack writes none beside a carried value), so that the name
+/// is tracked once.
+pub fn carried(guard: &crate::lock::Guard, loaded: &Loaded, key: Key<'_>) {
+    let record = View::new(loaded).find(key).filter(|t| t.id < loaded.records.count());
+    let found =
+        Tracked { id: record.map_or(usize::MAX, |t| t.id), name: &[], inherited: Some(Change::Set), change: None };
+    update(guard, loaded, key, Some(found), Some(Change::Set));
+}

@@ -222,8 +222,9 @@ impl<'m> Builder<'_, 'm> {
             }
         }
         for entry in self.envp() {
-            let Some((key, value)) = split_key(entry) else {
-                out.pass(entry)?; // not NAME=VALUE: kept as it is
+            // Not NAME=VALUE (no '=', or nothing before it): kept as it is, never recorded.
+            let Some((key, value)) = split_key(entry).filter(|(key, _)| !key.name.is_empty()) else {
+                out.pass(entry)?;
                 continue;
             };
             let name = key.name;

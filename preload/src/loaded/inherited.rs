@@ -288,6 +288,11 @@ impl Inherited {
         }
     }
 
+    /// Builds the index over names now, if nobody has.
+    pub fn ensure_index(&self) {
+        let _ = self.once.ensure(|| self.build_index());
+    }
+
     /// In a fork child: see [`Once::reset_after_fork`].
     pub fn reset_after_fork(&self) {
         self.once.reset_after_fork();

@@ -75,6 +75,12 @@ pub fn get() -> Option<&'static Loaded> {
 }
 
 impl Loaded {
+    /// Before fork: the indexes, built if they are not.
+    pub fn prepare_for_fork(&self) {
+        let _ = self.records.count();
+        self.inherited.ensure_index();
+    }
+
     /// In a fork child: indexes another thread was building start again.
     pub fn reset_after_fork(&self) {
         self.inherited.reset_after_fork();

@@ -21,9 +21,18 @@ pub(super) fn restore_carried(carried: &[(Vec<u8>, Vec<u8>)]) {
             // SAFETY: both strings are NUL-terminated and live across the call.
             unsafe { setenv(name_z.as_ptr().cast(), value_z.as_ptr().cast(), 1) };
         }
+        // As the setenv hook does: libc's array now holds the value, and a program that
+        // replaces environ (`env -i`) leaves it there for the exec path to find.
+        crate::track::LAST_ENVIRON.store(sys::current_environ().cast_mut(), core::sync::atomic::Ordering::Release);
         let guard = crate::lock::Guard::acquire();
-        let new = table::New { inherited: Some(Change::Set), record: None };
-        table::update(&guard, crate::sys::Key::new(name), new, Some(Change::Set));
+        let key = crate::sys::Key::new(name);
+        match super::get() {
+            Some(loaded) => crate::tracked::carried(&guard, loaded, key),
+            None => {
+                let new = table::New { inherited: Some(Change::Set), record: None };
+                table::update(&guard, key, new, Some(Change::Set));
+            }
+        }
     }
 }
 
