@@ -8,11 +8,13 @@
 //! Each program runs under a time limit and is killed (by its pid) when it
 //! runs over.
 
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use envtrack_model::state_env;
 use envtrack_tests::*;
 
 /// The output of a program run under a time limit.
@@ -71,6 +73,30 @@ fn run_within(command: &mut Command, limit: Duration) -> Ran {
     let _ = std::fs::remove_file(out);
     let _ = std::fs::remove_file(err);
     ran
+}
+
+/// The values of each name in `env -0` output, in order (a name given twice has two).
+fn values_by_name(stdout: &[u8]) -> HashMap<Vec<u8>, Vec<Vec<u8>>> {
+    let mut values: HashMap<Vec<u8>, Vec<Vec<u8>>> = HashMap::new();
+    for entry in env0_entries(stdout) {
+        if let Some(at) = entry.iter().position(|&b| b == b'=') {
+            values.entry(entry[..at].to_vec()).or_default().push(entry[at + 1..].to_vec());
+        }
+    }
+    values
+}
+
+/// Checks that each `Vnnnnn` of `values` appears once, with a value `allowed` accepts.
+fn check_tracked(values: &HashMap<Vec<u8>, Vec<Vec<u8>>>, context: &str, allowed: impl Fn(usize, &[u8]) -> bool) {
+    for i in 0..INHERITED {
+        let name = format!("V{i:05}");
+        let got = values.get(name.as_bytes()).map(Vec::as_slice).unwrap_or_default();
+        assert!(
+            got.len() == 1 && allowed(i, &got[0]),
+            "{context}: {name} is {:?}",
+            got.iter().map(|v| String::from_utf8_lossy(v)).collect::<Vec<_>>()
+        );
+    }
 }
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -139,7 +165,30 @@ fn a_seccomp_filter_that_refuses_process_vm_readv_costs_a_child_nothing() {
 }
 
 // ---------------------------------------------------------------------------
-// 2. A malformed inherited state is reported once per tree
+// 2. Many inherited tracked changes (used by 5)
+
+/// How many variables (and tracked changes) the process inherits.
+const INHERITED: usize = 20_000;
+
+/// An environment of `INHERITED` variables `Vnnnnn=n`, each tracked (an `S`
+/// record in an inherited state, split as envtrack splits it), with the library.
+fn tracked_tree_environment() -> Vec<Vec<u8>> {
+    let mut env = tracked_env(&[]);
+    let mut state = b"ET1;".to_vec();
+    for i in 0..INHERITED {
+        env.push(format!("V{i:05}={i}").into_bytes());
+        state.extend_from_slice(format!("S6:V{i:05}").as_bytes());
+    }
+    state_env::for_each_entry::<()>(&state, |parts| {
+        env.push(parts.concat());
+        Ok(())
+    })
+    .expect("the state's entries");
+    env
+}
+
+// ---------------------------------------------------------------------------
+// 3. A malformed inherited state is reported once per tree
 
 /// "Bad input … give one line on stderr, once per process tree" (README): a
 /// process whose inherited state has a malformed record among its tracked
@@ -157,7 +206,7 @@ fn a_malformed_state_is_reported_once_even_when_the_process_forks_children() {
 }
 
 // ---------------------------------------------------------------------------
-// 3. A carried value whose name also has a tracked record
+// 4. A carried value whose name also has a tracked record
 
 /// A state carrying a value for C (`T`) and recording C as set (`S`), in the
 /// order envtrack writes: the carried value is put into the environment at
@@ -176,4 +225,89 @@ fn a_carried_value_and_a_tracked_record_of_the_same_name_give_the_child_one_entr
     let state = env0_get(&entries, "ENVTRACK_STATE").expect("the child has a state");
     let records: Vec<_> = tracked_changes(state).into_iter().filter(|(name, _)| name == "C").collect();
     assert!(records.len() <= 1, "one record of C at most: {:?}", std::ffi::OsStr::from_bytes(state));
+}
+
+// ---------------------------------------------------------------------------
+// 5. The first need in a vfork child that is killed, and in many threads at once
+
+/// The first need of the inherited environment and state is in a vfork child
+/// (it indexes them in memory it shares with its parent), and the child is
+/// killed while it may be at it. The parent's next exec gets every tracked
+/// variable, at once.
+#[test]
+fn a_vfork_child_killed_during_the_first_exec_costs_the_parent_nothing() {
+    let program = c_program("vfork_child_killed_at_first_exec", false);
+    let env = tracked_tree_environment();
+    for delay_us in [0, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400] {
+        let mut command = command_with_env(&program, &env);
+        command.arg(delay_us.to_string());
+        let ran = run_within(&mut command, Duration::from_secs(20));
+        assert!(
+            ran.succeeded(),
+            "child killed after {delay_us} µs: the parent {}; stderr {:?}",
+            ran.describe(),
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        let values = values_by_name(&ran.stdout);
+        assert_eq!(values.get(&b"AFTER"[..]), Some(&vec![b"1".to_vec()]), "child killed after {delay_us} µs");
+        check_tracked(&values, &format!("child killed after {delay_us} µs"), |i, value| {
+            value == i.to_string().as_bytes()
+        });
+    }
+}
+
+/// Many threads make their first setenv and posix_spawn at the same moment in
+/// a process that inherited many tracked changes: each child gets every
+/// tracked variable once, with its value (its own thread's change, or any
+/// other thread's change of the same variable, or the inherited value).
+#[test]
+fn many_threads_needing_the_inherited_state_at_once_each_get_every_tracked_variable() {
+    let program = c_program("threads_first_setenv_spawn", false);
+    let env = tracked_tree_environment();
+    let threads = 16;
+    for round in 0..3 {
+        let mut command = command_with_env(&program, &env);
+        command.arg(threads.to_string());
+        let ran = run_within(&mut command, Duration::from_secs(60));
+        assert!(ran.succeeded(), "round {round}: {}; {}", ran.describe(), String::from_utf8_lossy(&ran.stderr));
+        for i in 0..threads {
+            let marker = format!("THREAD {i}\n");
+            let start = find(&ran.stdout, marker.as_bytes()).unwrap_or_else(|| panic!("round {round}: no {marker:?}"))
+                + marker.len();
+            let end = find(&ran.stdout[start..], format!("THREAD {}\n", i + 1).as_bytes())
+                .map_or(ran.stdout.len(), |at| start + at);
+            let values = values_by_name(&ran.stdout[start..end]);
+            check_tracked(&values, &format!("round {round}, thread {i}"), |k, value| {
+                let changed = format!("changed{k}");
+                if k == i && k % 3 == 0 {
+                    value == changed.as_bytes()
+                } else if k % 3 == 0 && k < threads {
+                    value == k.to_string().as_bytes() || value == changed.as_bytes()
+                } else {
+                    value == k.to_string().as_bytes()
+                }
+            });
+            if i % 3 == 1 {
+                let own = format!("T{i:05}");
+                assert_eq!(
+                    values.get(own.as_bytes()),
+                    Some(&vec![i.to_string().into_bytes()]),
+                    "round {round}, thread {i}"
+                );
+            }
+        }
+    }
+}
+
+/// Where `needle` first is in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut at = 0;
+    while let Some(i) = haystack[at..].iter().position(|&b| b == first) {
+        if haystack[at + i..].starts_with(needle) {
+            return Some(at + i);
+        }
+        at += i + 1;
+    }
+    None
 }
