@@ -73,7 +73,7 @@ pub const BUILTIN_LISTS: &[BuiltinList] = &[
 ];
 
 /// A number in 0..512 from a name's length and its first, second and last
-/// bytes: names with different signatures differ (see [`BUILTIN_SIGNATURES`]).
+/// bytes: names with different signatures differ (see [`BUILTIN_BY_SIGNATURE`]).
 #[inline(always)]
 const fn signature(name: &[u8]) -> usize {
     let (first, second, last) = match name {
@@ -83,21 +83,6 @@ const fn signature(name: &[u8]) -> usize {
     };
     (name.len() * 7 + first * 31 + second * 17 + last * 13) % 512
 }
-
-/// The signatures of the built-in lists, as a 512-bit set: most names that
-/// are not lists are told apart by one bit test, without comparing names.
-const BUILTIN_SIGNATURES: [u64; 8] = {
-    let mut set = [0u64; 8];
-    let mut i = 0;
-    while i < BUILTIN_LISTS.len() {
-        let list = &BUILTIN_LISTS[i];
-        let (name, _) = list.name.split_at(list.len as usize);
-        let bit = signature(name);
-        set[bit / 64] |= 1 << (bit % 64);
-        i += 1;
-    }
-    set
-};
 
 /// For each signature, the built-in list that has it (its number + 1), 0
 /// when none has, or [`SHARED_SIGNATURE`] when several have.
@@ -152,8 +137,8 @@ impl Registry {
     #[inline(always)]
     pub fn separator(&self, name: &[u8]) -> Option<u8> {
         let bit = signature(name);
-        if self.added.is_empty() && BUILTIN_SIGNATURES[bit / 64] & (1 << (bit % 64)) == 0 {
-            return None; // the common case, decided by one bit
+        if self.added.is_empty() && BUILTIN_BY_SIGNATURE[bit] == 0 {
+            return None; // the common case, decided by one table entry
         }
         self.separator_of_maybe_list(name, bit)
     }
@@ -167,9 +152,6 @@ impl Registry {
                     let list = &BUILTIN_LISTS[usize::from(number) - 1];
                     return (list.name() == name).then_some(list.sep);
                 }
-            }
-            if BUILTIN_SIGNATURES[bit / 64] & (1 << (bit % 64)) == 0 {
-                return None; // no built-in list has this name's length, first and last byte
             }
             BUILTIN_LISTS.iter().find(|l| usize::from(l.len) == name.len() && l.name() == name).map(|l| l.sep)
         })

@@ -73,6 +73,7 @@ impl<'a> Unmeasured<'a> {
         unsafe { *self.at.cast::<u8>() }
     }
 
+    #[inline(always)]
     pub fn measure(self) -> &'a [u8] {
         // SAFETY: as above; valid for 'a.
         unsafe { c_bytes(self.at) }
@@ -111,18 +112,7 @@ impl<'a> Iterator for CStrArray<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        if self.at.is_null() {
-            return None;
-        }
-        // SAFETY: `new`'s contract: a NULL-terminated array of valid strings.
-        let entry = unsafe { *self.at };
-        if entry.is_null() {
-            return None;
-        }
-        // SAFETY: as above; advancing stays within the array up to its NULL.
-        self.at = unsafe { self.at.add(1) };
-        // SAFETY: each element is a NUL-terminated string (contract of `new`).
-        Some(unsafe { c_bytes(entry) })
+        self.next_unmeasured().map(Unmeasured::measure)
     }
 }
 
