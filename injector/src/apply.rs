@@ -79,6 +79,26 @@ pub fn run(
     Ok(exec_worker(command, &env))
 }
 
+/// `--print-env`: the environment a command would get, written to standard
+/// output, each `NAME=VALUE` ended by a NUL byte. For a program that starts
+/// the worker itself (a Dask nanny), with nothing exec'd here.
+pub fn print_env(
+    source: Option<&Path>,
+    directives: DirectiveSet,
+    library: &Path,
+    registry: &Registry,
+) -> Result<(), UsageError> {
+    use std::io::Write;
+    let (env, applied) = prepare(current_environment(), source, &[], directives, library, registry)?;
+    log::record("apply", b"--print-env", || json!({"applied": log::snapshot_json(&applied)}));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    env.entries
+        .iter()
+        .try_for_each(|entry| out.write_all(entry).and_then(|()| out.write_all(b"\0")))
+        .and_then(|()| out.flush())
+        .map_err(|e| UsageError::new(format!("standard output: {e}")))
+}
+
 /// Execs a worker's program as its launcher would have: a bare name is looked
 /// up in PATH and then, as Open MPI does, in the working directory (its
 /// argv[0] stays the name).

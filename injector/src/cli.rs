@@ -49,11 +49,13 @@ pub struct Cli {
 pub enum Sub {
     /// Apply a snapshot and directives here, then run COMMAND with tracking active.
     #[command(
-        after_help = "Examples:\n  envtrack-inject apply --snapshot job-env.json -- ./worker\n  ssh node 'envtrack-inject apply --snapshot - -- ./worker' < job-env.json"
+        after_help = "Examples:\n  envtrack-inject apply --snapshot job-env.json -- ./worker\n  ssh node 'envtrack-inject apply --snapshot - -- ./worker' < job-env.json\n  envtrack-inject apply --snapshot job-env.json --print-env | tr '\\0' '\\n'"
     )]
     Apply(Box<ApplyArgs>),
     /// Write the snapshot this process inherited, values included, as JSON.
-    #[command(after_help = "Example:\n  envtrack-inject export -o job-env.json   # created with mode 0600")]
+    #[command(
+        after_help = "Examples:\n  envtrack-inject export -o job-env.json   # created with mode 0600\n  # In a batch script run without the library: what it exported since it started.\n  envtrack-inject export --base /proc/$$/environ -o job-env.json"
+    )]
     Export {
         /// Write to FILE (created with mode 0600) instead of standard output.
         #[arg(short, long, value_name = "FILE")]
@@ -61,6 +63,10 @@ pub enum Sub {
         /// Outside a tracked process, write an empty snapshot instead of failing.
         #[arg(long)]
         allow_untracked: bool,
+        /// Also export what this environment changed against FILE (NAME=VALUE entries, each ended
+        /// by a NUL byte, as /proc/PID/environ; - for standard input), as if the library had seen it.
+        #[arg(long, value_name = "FILE")]
+        base: Option<PathBuf>,
     },
     /// Say what is tracked here: +NAME set, -NAME removed, ~NAME prepend/append.
     #[command(after_help = "Example:\n  envtrack-inject -- bash -c 'export A=1; envtrack-inject show'   # prints +A")]
@@ -141,8 +147,13 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "PATH")]
     pub lib: Option<PathBuf>,
 
+    /// Run nothing: write the environment COMMAND would get to standard output, each NAME=VALUE
+    /// ended by a NUL byte (as `env -0`), for a program that starts the worker itself.
+    #[arg(long, conflicts_with = "command")]
+    pub print_env: bool,
+
     /// The command to run, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "print_env", value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 

@@ -51,7 +51,12 @@ fn library_loaded_here() -> bool {
 /// Writes the export JSON to `output` (created 0600, never through a
 /// symlink) or standard output.
 pub fn export(env: &Environment, output: Option<&Path>) -> Result<(), UsageError> {
-    let text = snapshot_to_json(&resolved(env)?);
+    export_snapshot(&inherited_snapshot(env)?, env, output)
+}
+
+/// [`export`] of `snapshot`, its values taken from `env`.
+pub fn export_snapshot(snapshot: &Snapshot, env: &Environment, output: Option<&Path>) -> Result<(), UsageError> {
+    let text = snapshot_to_json(&snapshot.resolve(|name| env.get(name)));
     match output {
         None => {
             std::io::stdout().write_all(text.as_bytes()).map_err(|e| UsageError::new(format!("standard output: {e}")))

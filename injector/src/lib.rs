@@ -17,5 +17,6 @@ pub mod library;
 pub mod log;
 pub mod redact;
 pub mod run;
+pub mod since;
 pub mod state;
 pub mod transport;

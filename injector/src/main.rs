@@ -2,7 +2,7 @@
 //! commands so the snapshot reaches every remote worker, applies snapshots on
 //! the worker side, and exports and shows them.
 
-use envtrack_inject::{apply, cli, doctor, flavor, inspect, launch_mode, library, log, run, state};
+use envtrack_inject::{apply, cli, doctor, flavor, inspect, launch_mode, library, log, run, since, state};
 
 use std::ffi::OsString;
 
@@ -102,12 +102,22 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
+            if args.print_env {
+                apply::print_env(args.snapshot.as_deref(), directives, &library, &registry)?;
+                return Ok(Ended::Status(0));
+            }
             let keep: Vec<Vec<u8>> = args.keep.iter().map(|n| n.as_encoded_bytes().to_vec()).collect();
             let error = apply::run(args.snapshot.as_deref(), &keep, directives, &library, &registry, &args.command)?;
             Ok(Ended::ExecFailed(args.command[0].clone(), error))
         }
-        Sub::Export { output, allow_untracked } => {
+        Sub::Export { output, allow_untracked, base } => {
             let env = state::current_environment();
+            if let Some(base) = base {
+                let base = since::read_base(base)?;
+                let snapshot = since::add_changes_since(state::inherited_snapshot(&env)?, &base, &env, &registry);
+                inspect::export_snapshot(&snapshot, &env, output.as_deref())?;
+                return Ok(Ended::Status(0));
+            }
             if !inspect::is_tracked(&env) && !allow_untracked {
                 // Nothing written: an empty snapshot would pass for the job's (and replace a good -o file).
                 envtrack_inject::error::say(format_args!(

@@ -22,6 +22,10 @@ pub const INJECT: &str = "ENVTRACK_INJECT";
 pub const UNCARRIED: &str = "ENVTRACK_UNCARRIED";
 /// A directory for per-process JSON-lines logs.
 pub const LOG: &str = "ENVTRACK_LOG";
+/// Set by the Python package's `envtrack.activate()` for its one re-execution
+/// of the interpreter under the library, and removed by it at once (so it is
+/// never tracked: removing it must not be a change that travels).
+pub const REEXEC: &str = "ENVTRACK_REEXEC";
 
 /// The kernel refuses any one argument or environment string this long or
 /// longer (MAX_ARG_STRLEN, 32 pages, counting its NUL).
@@ -52,7 +56,7 @@ pub fn is_off(value: &[u8]) -> bool {
 /// tracked: a remote rank must not get the launching shell's `PWD`, or its
 /// parent's rank number.
 pub const UNTRACKED: &str =
-    "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* ENVTRACK_UNCARRIED OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
+    "_ PWD OLDPWD SHLVL ENVTRACK_STATE ENVTRACK_STATE_* ENVTRACK_UNCARRIED ENVTRACK_REEXEC OMPI_COMM_WORLD_* OMPI_UNIVERSE_* \
                              OMPI_FILE_LOCATION* PMIX_* PMI_* SLURM_* SLURMD_* HYDI_* HYDRA_*";
 
 /// Whether `name` is never tracked (see [`UNTRACKED`]).

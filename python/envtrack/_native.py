@@ -1,0 +1,110 @@
+"""Finding and running ``envtrack-inject``, the program that does envtrack's work.
+
+The wheel installs ``envtrack-inject`` in the environment's ``bin`` directory and
+``libenvtrack.so`` in its ``lib`` directory, the layout both find each other in (as
+in a ``PREFIX`` install). Everything this package knows about snapshots it asks
+``envtrack-inject``, so the rules live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Mapping, Optional, Sequence
+
+LIBRARY_NAME = "libenvtrack.so"
+
+
+class EnvtrackError(RuntimeError):
+    """``envtrack-inject`` could not be found, or refused what it was given.
+
+    The message says which, and what ``envtrack-inject`` said.
+    """
+
+
+def _installed_injector() -> Optional[str]:
+    """The ``envtrack-inject`` installed with this distribution, from its RECORD."""
+    try:
+        from importlib import metadata
+    except ImportError:  # pragma: no cover - Python 3.8 has it
+        return None
+    try:
+        files = metadata.files("envtrack") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "envtrack-inject":
+            path = os.path.normpath(str(file.locate()))
+            if os.access(path, os.X_OK):
+                return path
+    return None
+
+
+def injector() -> str:
+    """The path of the ``envtrack-inject`` this package runs.
+
+    In order: ``ENVTRACK_INJECT`` (the variable the library also reads), the one
+    installed with this package, then the first on ``PATH``.
+
+    Raises:
+        EnvtrackError: none was found.
+    """
+    explicit = os.environ.get("ENVTRACK_INJECT")
+    if explicit:
+        return explicit
+    found = _installed_injector() or shutil.which("envtrack-inject")
+    if found:
+        return found
+    raise EnvtrackError(
+        "envtrack: envtrack-inject not found (not installed with the envtrack package, not on PATH, "
+        "and ENVTRACK_INJECT is not set); install the envtrack wheel or set ENVTRACK_INJECT to its path"
+    )
+
+
+def run_injector(
+    args: Sequence[str],
+    *,
+    stdin: Optional[bytes] = None,
+    env: Optional[Mapping[bytes, bytes]] = None,
+) -> bytes:
+    """Runs ``envtrack-inject ARGS`` and returns its standard output.
+
+    Its standard error passes through, except when it fails: then it is in the
+    raised error.
+
+    Raises:
+        EnvtrackError: it could not be started or exited non-zero.
+    """
+    program = injector()
+    try:
+        done = subprocess.run(
+            [program, *args],
+            input=stdin if stdin is not None else b"",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    except OSError as error:
+        raise EnvtrackError("envtrack: cannot run {}: {}".format(program, error)) from None
+    if done.stderr and done.returncode == 0:
+        sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip()
+        raise EnvtrackError(
+            "envtrack: {} {} failed (exit status {}): {}".format(program, " ".join(args), done.returncode, said)
+        )
+    return done.stdout
+
+
+def library_loaded() -> bool:
+    """Whether ``libenvtrack.so`` is loaded in this process (and envtrack is not off here)."""
+    if os.environ.get("ENVTRACK", "") in ("off", "0", "no", "false"):
+        return False
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            return any(line.rstrip().endswith(b"/" + LIBRARY_NAME.encode()) for line in maps)
+    except OSError:
+        return False

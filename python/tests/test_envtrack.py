@@ -1,0 +1,190 @@
+"""The Python package against the real envtrack-inject, without the library loaded
+(run with `python -m unittest discover -s python/tests` where envtrack is installed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import envtrack
+import envtrack.ray
+
+
+class Scratch(unittest.TestCase):
+    """Each test starts from the environment it found, and a fresh envtrack.environ record."""
+
+    def setUp(self) -> None:
+        self.saved = dict(os.environb)
+        envtrack.environ._before.clear()  # noqa: SLF001
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self) -> None:
+        for name in [n for n in os.environb if n not in self.saved]:
+            del os.environb[name]
+        os.environb.update(self.saved)
+        envtrack.environ._before.clear()  # noqa: SLF001
+        self.dir.cleanup()
+
+
+class DropIn(Scratch):
+    def test_reads_and_writes_are_os_environs(self) -> None:
+        env = envtrack.environ
+        env["ET_A"] = "1"
+        self.assertEqual(os.environ["ET_A"], "1")
+        self.assertEqual(os.getenv("ET_A"), "1")
+        os.environ["ET_B"] = "2"
+        self.assertEqual(env["ET_B"], "2")
+        self.assertIn("ET_B", env)
+        self.assertEqual(len(env), len(os.environ))
+        self.assertEqual(sorted(env), sorted(os.environ))
+        self.assertEqual(env.get("ET_NONE", "d"), "d")
+        self.assertEqual(env.setdefault("ET_A", "x"), "1")
+        self.assertEqual(env.setdefault("ET_C", "3"), "3")
+        self.assertEqual(env.pop("ET_C"), "3")
+        self.assertNotIn("ET_C", os.environ)
+        env.update({"ET_D": "4"}, ET_E="5")
+        self.assertEqual((os.environ["ET_D"], os.environ["ET_E"]), ("4", "5"))
+        self.assertEqual(env.copy(), dict(os.environ))
+        self.assertIsInstance(env.copy(), dict)
+        self.assertEqual((env | {"ET_F": "6"})["ET_F"], "6")
+        self.assertNotIn("ET_F", os.environ)
+        self.assertEqual(({"ET_A": "z"} | env)["ET_A"], "1")
+        env |= {"ET_G": "7"}
+        self.assertEqual(os.environ["ET_G"], "7")
+        self.assertEqual(dict(env.items()), dict(os.environ.items()))
+        self.assertTrue(repr(env).startswith("envtrack.environ({"))
+
+    def test_errors_are_os_environs(self) -> None:
+        env = envtrack.environ
+        with self.assertRaises(KeyError):
+            env["ET_MISSING"]
+        with self.assertRaises(KeyError):
+            del env["ET_MISSING"]
+        for key, value in ((1, "x"), ("ET_X", 1), ("ET_X", None)):
+            with self.assertRaises(TypeError):
+                env[key] = value  # type: ignore[index,assignment]
+        with self.assertRaises(ValueError):
+            env["ET=X"] = "1"
+        self.assertEqual(envtrack.environ._base_values(), {})  # noqa: SLF001 - nothing recorded
+
+    def test_clear_empties_the_environment(self) -> None:
+        envtrack.environ.clear()
+        self.assertEqual(dict(os.environ), {})
+
+
+class TrackedWithoutTheLibrary(Scratch):
+    def test_what_is_set_through_it_travels_and_os_environ_alone_does_not(self) -> None:
+        os.environ["PATH"] = "/usr/bin:/bin"
+        os.environ["ET_GONE"] = "x"
+        envtrack.environ._before.clear()  # noqa: SLF001 - the values above are the base
+        envtrack.environ["ET_SET"] = "it's \"quoted\", $(no shell) and spaces"
+        envtrack.environ["PATH"] = "/opt/a:" + os.environ["PATH"] + ":/opt/z"
+        del envtrack.environ["ET_GONE"]
+        os.environ["ET_OS_ONLY"] = "not through envtrack.environ"
+        tracked = envtrack.environ.tracked()
+        self.assertEqual(tracked["ET_SET"], (envtrack.Directive("set", "ET_SET", os.environ["ET_SET"], ":"),))
+        self.assertEqual(
+            tracked["PATH"],
+            (envtrack.Directive("prepend", "PATH", "/opt/a", ":"), envtrack.Directive("append", "PATH", "/opt/z", ":")),
+        )
+        self.assertEqual(tracked["ET_GONE"], (envtrack.Directive("unset", "ET_GONE", None, ":"),))
+        self.assertNotIn("ET_OS_ONLY", tracked)
+        self.assertEqual(envtrack.environ.directives, envtrack.Directives((), ()))
+
+    def test_set_back_to_its_value_is_no_change(self) -> None:
+        os.environ["ET_BACK"] = "1"
+        envtrack.environ["ET_BACK"] = "2"
+        envtrack.environ["ET_BACK"] = "1"
+        self.assertNotIn("ET_BACK", envtrack.environ.tracked())
+
+    def test_bytes_that_are_not_utf8_travel_exactly(self) -> None:
+        value = os.fsdecode(b"\xff\xfe raw")
+        envtrack.environ["ET_RAW"] = value
+        self.assertEqual(envtrack.environ.tracked()["ET_RAW"][0].value, value)
+        taken = envtrack.snapshot()
+        target = os.path.join(self.dir.name, "snap.json")
+        envtrack.export(target)
+        del os.environ["ET_RAW"]
+        envtrack.environ._before.clear()  # noqa: SLF001
+        envtrack.apply(target)
+        self.assertEqual(os.environb[b"ET_RAW"], b"\xff\xfe raw")
+        self.assertEqual(taken["envtrack_snapshot"], 1)
+
+
+class SnapshotExportApply(Scratch):
+    def test_export_is_0600_json_and_apply_extends_this_nodes_lists(self) -> None:
+        os.environ["PATH"] = "/usr/bin:/bin"
+        envtrack.environ._before.clear()  # noqa: SLF001
+        envtrack.environ["PATH"] = "/opt/tool/bin:/usr/bin:/bin"
+        envtrack.environ["ET_NOTE"] = "a value"
+        target = os.path.join(self.dir.name, "job.json")
+        envtrack.export(target)
+        self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o600)
+        with open(target) as f:
+            self.assertEqual(json.load(f), envtrack.snapshot())
+
+        # A worker node: its own PATH, nothing of the driver's.
+        os.environ["PATH"] = "/node/bin:/usr/bin"
+        del os.environ["ET_NOTE"]
+        envtrack.environ._before.clear()  # noqa: SLF001
+        changed = envtrack.apply(target)
+        self.assertEqual(os.environ["PATH"], "/opt/tool/bin:/node/bin:/usr/bin")
+        self.assertEqual(os.environ["ET_NOTE"], "a value")
+        self.assertIn("ET_NOTE", changed)
+        # Its children are tracked and pass the values on.
+        out = subprocess.run([envtrack.injector(), "show"], stdout=subprocess.PIPE, check=True).stdout.decode()
+        self.assertIn("+ET_NOTE", out)
+        self.assertIn("~PATH prepend /opt/tool/bin", out)
+        self.assertIn("libenvtrack.so", os.environ["LD_PRELOAD"])
+
+    def test_apply_of_a_dict_and_a_malformed_snapshot(self) -> None:
+        envtrack.apply({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "ET_D", "value": "d"}], "job": [], "app": []})
+        self.assertEqual(os.environ["ET_D"], "d")
+        before = dict(os.environ)
+        bad = os.path.join(self.dir.name, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"envtrack_snapshot": 1, "tracked": [{"op": "prepnd", "name": "X", "value": "1"}]}')
+        with self.assertRaises(envtrack.EnvtrackError) as raised:
+            envtrack.apply(bad)
+        self.assertIn("prepnd", str(raised.exception))
+        self.assertEqual(dict(os.environ), before)
+
+
+class RayEnvVars(Scratch):
+    def test_lists_refer_to_the_nodes_value_and_what_ray_would_alter_is_left_out(self) -> None:
+        os.environ["PATH"] = "/usr/bin"
+        os.environ["ET_GONE"] = "1"
+        envtrack.environ._before.clear()  # noqa: SLF001
+        envtrack.environ["PATH"] = "/opt/x:/usr/bin:/opt/y"
+        envtrack.environ["ET_PLAIN"] = "say $(hello)"
+        envtrack.environ["ET_DOLLAR"] = "costs $HOME"
+        del envtrack.environ["ET_GONE"]
+        errors = os.path.join(self.dir.name, "stderr")
+        with open(errors, "w+") as stderr:
+            saved, sys.stderr = sys.stderr, stderr
+            try:
+                runtime = envtrack.ray.runtime_env({"env_vars": {"ET_PLAIN": "mine"}, "pip": ["x"]})
+            finally:
+                sys.stderr = saved
+            stderr.seek(0)
+            said = stderr.read()
+        self.assertEqual(runtime["pip"], ["x"])
+        self.assertEqual(runtime["env_vars"], {"PATH": "/opt/x:${PATH}:/opt/y", "ET_PLAIN": "mine"})
+        self.assertEqual(said.count("envtrack:"), 1)
+        self.assertIn("ET_DOLLAR", said)
+        self.assertIn("ET_GONE (removed)", said)
+
+
+class Versions(unittest.TestCase):
+    def test_version_and_the_injectors_agree(self) -> None:
+        out = subprocess.run([envtrack.injector(), "--version"], stdout=subprocess.PIPE, check=True).stdout.decode()
+        self.assertEqual(out.strip(), "envtrack-inject " + envtrack.__version__)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes the wheel dist/envtrack-VERSION-py3-none-manylinux_2_17_x86_64.whl: the Python package
+# (python/envtrack) with the portable build (scripts/build-portable.sh: glibc 2.17 and later) laid
+# out as scripts/install.sh lays out a PREFIX. pip installs envtrack-inject in the environment's
+# bin directory (on PATH in an activated venv) and libenvtrack.so in its lib directory, where each
+# finds the other, and the manual pages and completions under its share directory.
+#
+# Reproducible: names sorted, every timestamp SOURCE_DATE_EPOCH (default: the last commit's time).
+# Prints the wheel's path on stdout; progress goes to stderr.
+# Usage: scripts/wheel.sh [--artifacts DIR]
+#   --artifacts DIR  take envtrack-inject, libenvtrack.so and envtrack-inject-generate from DIR
+#                    (default: scripts/build-portable.sh builds them)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+[[ -n ${SOURCE_DATE_EPOCH:-} ]] || unset SOURCE_DATE_EPOCH
+
+artifacts=
+case ${1:-} in
+  --artifacts) artifacts=${2:?usage: scripts/wheel.sh [--artifacts DIR]} ;;
+  "") artifacts=$(scripts/build-portable.sh) ;;
+  *) echo "usage: scripts/wheel.sh [--artifacts DIR]" >&2; exit 2 ;;
+esac
+[[ $artifacts == /* ]] || artifacts=$root/$artifacts
+
+version=$(sed -n '/^\[workspace\.package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
+[[ -n $version ]] || { echo "wheel: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
+built=$("$artifacts/envtrack-inject" --version)
+[[ $built == "envtrack-inject $version" ]] || {
+  echo "wheel: $artifacts/envtrack-inject says '$built', Cargo.toml says $version" >&2
+  exit 1
+}
+
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH=$epoch
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+scripts/install.sh --artifacts "$artifacts" "$stage/prefix" >/dev/null
+mkdir -p dist
+python3 scripts/wheel.py --version "$version" --prefix "$stage/prefix" --package python/envtrack \
+  --readme python/README.md --out dist
