@@ -42,21 +42,41 @@ def _installed_injector() -> Optional[str]:
     return None
 
 
+def _beside_package() -> Optional[str]:
+    """``bin/envtrack-inject`` in a directory above this package: the prefix it
+    was installed into (``PREFIX/lib/pythonX.Y/site-packages/envtrack``), when
+    no installation record says so (a copy of the tree, ``pip --target``)."""
+    directory = os.path.dirname(os.path.abspath(__file__))
+    for _ in range(5):
+        directory = os.path.dirname(directory)
+        candidate = os.path.join(directory, "bin", "envtrack-inject")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+_found: Optional[str] = None
+
+
 def injector() -> str:
     """The path of the ``envtrack-inject`` this package runs.
 
     In order: ``ENVTRACK_INJECT`` (the variable the library also reads), the one
-    installed with this package, then the first on ``PATH``.
+    installed with this package (its installation record, else ``bin/`` of the
+    prefix above it), then the first on ``PATH``. Found once: a program that
+    changes ``PATH`` later still finds the same one.
 
     Raises:
         EnvtrackError: none was found.
     """
+    global _found
     explicit = os.environ.get("ENVTRACK_INJECT")
     if explicit:
         return explicit
-    found = _installed_injector() or shutil.which("envtrack-inject")
-    if found:
-        return found
+    if _found is None:
+        _found = _installed_injector() or _beside_package() or shutil.which("envtrack-inject")
+    if _found:
+        return _found
     raise EnvtrackError(
         "envtrack: envtrack-inject not found (not installed with the envtrack package, not on PATH, "
         "and ENVTRACK_INJECT is not set); install the envtrack wheel or set ENVTRACK_INJECT to its path"

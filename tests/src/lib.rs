@@ -3,6 +3,7 @@
 
 pub mod launchers;
 pub mod oldglibc;
+pub mod python_package;
 pub mod ranks;
 
 use std::ffi::OsStr;

@@ -400,3 +400,49 @@ fn execveat_through_the_library_is_the_system_call_in_every_case() {
     let without = run_in_root(&format!("cd /tmp && {program}"), &[], QUICK);
     assert!(text(&without.stdout).lines().all(|l| l.contains("wrapper=absent")), "{}", text(&without.stdout));
 }
+
+/// The wheel's files laid out in the root as pip lays them out (PREFIX/bin, PREFIX/lib, the package
+/// on PYTHONPATH), with the package's unit tests: run by Debian 11's Python 3.9 on glibc 2.31.
+#[test]
+fn the_python_package_and_its_unit_tests_run_on_python_3_9() {
+    let (dir, host_dir) = root_scratch("python");
+    let wheel = envtrack_tests::python_package::wheel();
+    let unpack = r#"import sys, zipfile, os, stat
+wheel, prefix = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as archive:
+    for member in archive.infolist():
+        name = member.filename
+        if ".data/scripts/" in name: target = os.path.join(prefix, "bin", name.split(".data/scripts/", 1)[1])
+        elif ".data/data/" in name: target = os.path.join(prefix, name.split(".data/data/", 1)[1])
+        elif name.startswith("envtrack/"): target = os.path.join(prefix, "site", name)
+        else: continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as out: out.write(archive.read(member))
+        os.chmod(target, (member.external_attr >> 16) & 0o777)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", unpack])
+        .arg(&wheel)
+        .arg(host_dir.join("prefix"))
+        .output()
+        .expect("run python3");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tests = envtrack_tests::workspace().join("python/tests/test_envtrack.py");
+    std::fs::create_dir_all(host_dir.join("tests")).unwrap();
+    std::fs::copy(tests, host_dir.join("tests/test_envtrack.py")).unwrap();
+
+    let script = format!(
+        r#"cd {dir} && export PATH={dir}/prefix/bin:/usr/bin:/bin PYTHONPATH={dir}/prefix/site &&
+python3 -c 'import sys; print(sys.version_info[:2])' &&
+python3 -m unittest discover -s tests 2>&1 | tail -n 3 &&
+printf '%s\n' 'import envtrack, os, subprocess' 'print(envtrack.activate(), end=" ", flush=True)' \
+  'os.environ["LATER"] = "v"' 'subprocess.run(["printenv", "LATER"])' > activated.py &&
+python3 activated.py"#
+    );
+    let out = run_in_root(&script, &[], Duration::from_secs(120));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("(3, 9)\n"), "{stdout}");
+    assert!(stdout.contains("\nOK\n"), "{stdout}");
+    assert!(stdout.ends_with("True v\n"), "{stdout}");
+}

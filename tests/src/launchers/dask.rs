@@ -141,23 +141,52 @@ fn start_dask(
         Ok(logged && TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok())
     })?;
 
-    let worker_dir = dir.join("worker");
+    let worker = spawn_worker(dir, "worker", port, prefix, worker_env);
+    daemons.0.push(worker);
+    wait_for_worker(&mut daemons, &worker_log, &scheduler_log)?;
+    Ok((port, daemons))
+}
+
+/// Starts `PREFIX... dask worker` (with its nanny) against the scheduler on `port`, as
+/// [`Dask::start`] describes, its files under DIR/NAME and its output in DIR/NAME.log.
+fn spawn_worker(dir: &Path, name: &str, port: u16, prefix: &[String], worker_env: &[(String, String)]) -> Daemon {
+    let dask = dask_python().with_file_name("dask");
+    let worker_dir = dir.join(name);
     create_dir(&worker_dir);
     let mut words: Vec<&OsStr> = prefix.iter().map(OsStr::new).collect();
     words.push(dask.as_os_str());
     let (program, args) = words.split_first().expect("a program");
     let mut worker = Command::new(program);
-    worker.args(args).env_clear().env("PATH", NODE_PATH).env("HOME", home);
+    worker.args(args).env_clear().env("PATH", NODE_PATH).env("HOME", dir.join("home"));
     worker.envs(worker_env.iter().map(|(k, v)| (k, v)));
     worker.args(["worker", &format!("tcp://127.0.0.1:{port}"), "--nthreads", "1", "--host", "127.0.0.1"]);
     worker.args(["--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--local-directory"]).arg(&worker_dir);
-    daemons.0.push(Daemon::spawn("dask worker", worker, worker_log.clone()));
-    let logs = [worker_log.as_path(), scheduler_log.as_path()];
+    let log = dir.join(format!("{name}.log"));
+    let _ = fs::remove_file(&log);
+    Daemon::spawn(&format!("dask {name}"), worker, log)
+}
+
+/// Waits until the last worker of `daemons` has registered with the scheduler.
+fn wait_for_worker(daemons: &mut Daemons, worker_log: &Path, scheduler_log: &Path) -> Result<(), StartError> {
+    let logs = [worker_log, scheduler_log];
     wait_until(READY_WITHIN, "dask worker registered", &logs, || {
         for daemon in &mut daemons.0 {
             daemon.check_running(&logs)?;
         }
-        Ok(fs::read_to_string(&worker_log).unwrap_or_default().contains("Registered to:"))
-    })?;
-    Ok((port, daemons))
+        Ok(fs::read_to_string(worker_log).unwrap_or_default().contains("Registered to:"))
+    })
+}
+
+impl Dask {
+    /// Starts one more worker (with its nanny, a clean environment and no prefix), files under
+    /// DIR/NAME, and waits until it has registered.
+    pub fn add_worker(&mut self, name: &str) {
+        let worker = spawn_worker(&self.dir, name, self.port, &[], &[]);
+        let log = worker.log.clone();
+        let scheduler_log = self.scheduler_log();
+        self.daemons.0.push(worker);
+        if let Err(e) = wait_for_worker(&mut self.daemons, &log, &scheduler_log) {
+            panic!("dask {name} did not start: {}", e.message);
+        }
+    }
 }

@@ -30,11 +30,13 @@ use crate::workspace;
 
 mod dask;
 mod mpi;
+mod ray;
 mod slurm;
 mod sshd;
 
 pub use dask::*;
 pub use mpi::*;
+pub use ray::*;
 pub use slurm::*;
 pub use sshd::*;
 

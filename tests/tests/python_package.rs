@@ -1,0 +1,304 @@
+//! The Python package, installed from its wheel into fresh virtual environments: the
+//! injector on the venv's PATH, `python -m envtrack`, `envtrack.activate()`, the package's
+//! own unit tests and doctests, and workers of a real Dask cluster and a real Ray head, each
+//! started with a clean environment (`env -i`), that start with the driver's changes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use envtrack_tests::launchers::{dask_python, output_within, ray_python, success_within, venv, Dask, Ray};
+use envtrack_tests::python_package::{fresh_venv, install_wheel, wheel};
+use envtrack_tests::{envtrack_lines, scratch, workspace};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// One fresh venv with the wheel and nothing else, shared by the tests of this file.
+fn plain_venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| fresh_venv(&scratch("python-venv").join("venv")))
+}
+
+/// `PROGRAM ARGS` with exactly `PATH` (the venv's bin first) and `HOME`, as a new login's.
+fn clean(venv: &Path, program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear().env("PATH", format!("{}:/usr/bin:/bin", venv.join("bin").display())).env("HOME", home);
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[test]
+fn the_wheel_is_manylinux_2_17_and_installs_the_injector_on_the_venvs_path_with_its_library() {
+    let wheel = wheel();
+    let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(name, format!("envtrack-{}-py3-none-manylinux_2_17_x86_64.whl", env!("CARGO_PKG_VERSION")));
+    let venv = plain_venv();
+    let home = scratch("python-wheel-home");
+
+    let out = success_within(clean(venv, "envtrack-inject", &home).arg("--version"), LIMIT);
+    assert_eq!(text(&out.stdout).trim(), format!("envtrack-inject {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        fs::canonicalize(venv.join("bin/envtrack-inject")).unwrap(),
+        fs::canonicalize(
+            String::from_utf8_lossy(
+                &success_within(clean(venv, "sh", &home).args(["-c", "command -v envtrack-inject"]), LIMIT).stdout
+            )
+            .trim()
+        )
+        .unwrap()
+    );
+    let doctor = output_within(clean(venv, "envtrack-inject", &home).arg("doctor"), LIMIT);
+    let library = fs::canonicalize(venv.join("lib/libenvtrack.so")).unwrap();
+    assert!(
+        text(&doctor.stdout).contains(&format!("ok   library {} loads", library.display())),
+        "doctor:\n{}",
+        text(&doctor.stdout)
+    );
+
+    // python -m envtrack: run mode, the library loaded in the child; the package says so.
+    let script = "import os, envtrack; os.environ['NOTE'] = 'a b'; \
+                  print(envtrack.is_active(), envtrack.environ.tracked()['NOTE'][0].value)";
+    let out = success_within(
+        clean(venv, venv.join("bin/python"), &home).args(["-m", "envtrack", "--", "python", "-c", script]),
+        LIMIT,
+    );
+    assert_eq!(text(&out.stdout).trim(), "True a b");
+
+    // Typed, Python 3.8 and later, nothing required beyond the standard library.
+    let check = "import importlib.metadata as m, pathlib, envtrack; \
+                 d = m.distribution('envtrack'); \
+                 print(pathlib.Path(envtrack.__file__).with_name('py.typed').is_file(), \
+                 d.metadata['Requires-Python'], [r for r in d.requires or [] if 'extra ==' not in r])";
+    let out = success_within(clean(venv, venv.join("bin/python"), &home).args(["-c", check]), LIMIT);
+    assert_eq!(text(&out.stdout).trim(), "True >=3.8 []");
+    let out = success_within(clean(venv, venv.join("bin/python"), &home).args(["-m", "pip", "check"]), LIMIT);
+    assert!(text(&out.stdout).contains("No broken requirements"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn pip_uninstall_removes_every_file_the_wheel_installed() {
+    let venv = fresh_venv(&scratch("python-uninstall").join("venv"));
+    let home = scratch("python-uninstall-home");
+    assert!(venv.join("bin/envtrack-inject").is_file() && venv.join("lib/libenvtrack.so").is_file());
+    let out = success_within(
+        clean(&venv, venv.join("bin/python"), &home).args(["-m", "pip", "uninstall", "--yes", "envtrack"]),
+        LIMIT,
+    );
+    assert!(text(&out.stdout).contains("Successfully uninstalled envtrack"), "{}", text(&out.stdout));
+    for gone in ["bin/envtrack-inject", "lib/libenvtrack.so", "share/man/man1/envtrack-inject.1"] {
+        assert!(!venv.join(gone).exists(), "{gone} left behind");
+    }
+    let left = success_within(Command::new("find").arg(&venv).args(["-path", "*envtrack*"]), LIMIT);
+    assert_eq!(text(&left.stdout), "", "files left");
+}
+
+#[test]
+fn the_packages_unit_tests_and_doctests_pass() {
+    let venv = plain_venv();
+    let home = scratch("python-unittest-home");
+    let tests = workspace().join("python/tests");
+    let out = output_within(
+        clean(venv, venv.join("bin/python"), &home)
+            .current_dir(&home)
+            .args(["-m", "unittest", "discover", "-v", "-s"])
+            .arg(&tests),
+        LIMIT,
+    );
+    assert!(out.status.success(), "unit tests failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("Ran "), "{}", text(&out.stderr));
+
+    let doctests = "import doctest, importlib, sys\n\
+        total = failed = 0\n\
+        for name in ['envtrack', 'envtrack._environ', 'envtrack._snapshot', 'envtrack._activate', 'envtrack.ray']:\n\
+        \x20   result = doctest.testmod(importlib.import_module(name))\n\
+        \x20   total += result.attempted; failed += result.failed\n\
+        print(total, failed)\n\
+        sys.exit(1 if failed or not total else 0)\n";
+    let out = output_within(clean(venv, venv.join("bin/python"), &home).args(["-c", doctests]), LIMIT);
+    assert!(out.status.success(), "doctests failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    // The README's example, in a process of its own.
+    let mut readme = clean(venv, venv.join("bin/python"), &home);
+    readme.args(["-m", "doctest", "-v"]).arg(workspace().join("README.md"));
+    let out = output_within(&mut readme, LIMIT);
+    assert!(out.status.success(), "README.md's doctest failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("6 passed and 0 failed"), "{}", text(&out.stdout));
+}
+
+/// A script that prints its pid, argv and whether it is tracked, around `envtrack.activate()`.
+const ACTIVATED: &str = r#"import os, sys
+print("start", os.getpid(), repr(sys.argv), flush=True)
+import envtrack
+active = envtrack.activate()
+os.environ["AFTER"] = "1"
+import subprocess
+seen = subprocess.run(["sh", "-c", 'printf %s "${AFTER}-${ENVTRACK_REEXEC-none}"'], stdout=subprocess.PIPE).stdout.decode()
+print("active", active, seen, sorted(envtrack.environ.tracked()) if active else "-", flush=True)
+"#;
+
+fn starts(out: &Output) -> Vec<String> {
+    text(&out.stdout).lines().filter(|l| l.starts_with("start ")).map(str::to_string).collect()
+}
+
+#[test]
+fn activate_runs_the_script_again_once_under_the_library_with_the_same_command_line() {
+    let venv = plain_venv();
+    let dir = scratch("python-activate");
+    let script = dir.join("activated.py");
+    fs::write(&script, ACTIVATED).unwrap();
+    let python = venv.join("bin/python");
+
+    let out =
+        success_within(clean(venv, &python, &dir).arg("-X").arg("utf8").arg(&script).args(["a b", "c'd", ""]), LIMIT);
+    let starts = starts(&out);
+    assert_eq!(starts.len(), 2, "{}", text(&out.stdout));
+    assert_eq!(starts[0], starts[1], "the same process (exec), the same argv");
+    assert!(starts[0].ends_with("'a b', \"c'd\", '']"), "{}", starts[0]);
+    assert!(text(&out.stdout).contains("active True 1-none ['AFTER']"), "{}", text(&out.stdout));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+
+    // python -m MODULE and python -c CODE run again as they were.
+    fs::write(dir.join("activated_module.py"), ACTIVATED).unwrap();
+    let out = success_within(clean(venv, &python, &dir).current_dir(&dir).args(["-m", "activated_module", "x"]), LIMIT);
+    assert_eq!(self::starts(&out).len(), 2, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("active True"), "{}", text(&out.stdout));
+    let out = success_within(clean(venv, &python, &dir).args(["-c", ACTIVATED, "y"]), LIMIT);
+    assert_eq!(self::starts(&out).len(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("active True"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn activate_refuses_what_it_cannot_run_again_and_goes_on_untracked_when_the_library_does_not_load() {
+    let venv = plain_venv();
+    let dir = scratch("python-activate-refusals");
+    let python = venv.join("bin/python");
+    let script = dir.join("activated.py");
+    fs::write(&script, ACTIVATED).unwrap();
+
+    // A program read from standard input cannot be read again.
+    let mut piped = clean(venv, "sh", &dir);
+    piped.arg("-c").arg(format!("{} - < {}", python.display(), script.display()));
+    let out = output_within(&mut piped, LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ActivationError: envtrack.activate() cannot run this interpreter again"));
+
+    // ENVTRACK=off: nothing is run again.
+    let out = success_within(clean(venv, &python, &dir).env("ENVTRACK", "off").arg(&script), LIMIT);
+    assert_eq!(starts(&out).len(), 1);
+    assert!(text(&out.stdout).contains("active False 1-none -"), "{}", text(&out.stdout));
+
+    // An "injector" that runs the command without the library: run again once, then one line,
+    // and the script goes on untracked (the marker gone from its children).
+    let fake = dir.join("fake-inject");
+    fs::write(&fake, "#!/bin/sh\nshift\nexec \"$@\"\n").unwrap();
+    success_within(Command::new("chmod").arg("755").arg(&fake), LIMIT);
+    let out = success_within(clean(venv, &python, &dir).env("ENVTRACK_INJECT", &fake).arg(&script), LIMIT);
+    assert_eq!(starts(&out).len(), 2, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("active False 1-none -"), "{}", text(&out.stdout));
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    assert!(lines[0].contains("did not load"), "{}", lines[0]);
+}
+
+const RUN_NOTE: &str = "it's \"quoted\", has spaces, a\ttab and $(no shell)";
+
+/// A directory with a module importable only through PYTHONPATH.
+fn module_dir(dir: &Path, note: &str) -> PathBuf {
+    let modules = dir.join("modules");
+    fs::create_dir_all(&modules).unwrap();
+    fs::write(modules.join("envtrack_probe_module.py"), format!("WHERE = {note:?}\n")).unwrap();
+    modules
+}
+
+#[test]
+fn dask_workers_restart_with_the_drivers_changes_and_workers_added_later_start_with_them() {
+    let venv_dir = venv("dask");
+    install_wheel(&venv_dir);
+    let dir = scratch("python-dask");
+    let modules = module_dir(&dir, "imported through PYTHONPATH");
+    let mut dask = Dask::start(&dir, &[], &[]);
+    let driver = workspace().join("tests/python/dask_driver.py");
+    let home = dir.join("home");
+
+    let out =
+        success_within(clean(&venv_dir, dask_python(), &home).arg(&driver).arg(dask.address()).arg(&modules), LIMIT);
+    let seen = json_lines(&out);
+    let before: Vec<&Value> = seen.iter().filter(|s| s["when"] == "before").collect();
+    let after: Vec<&Value> = seen.iter().filter(|s| s["when"] == "after").collect();
+    assert_eq!((before.len(), after.len()), (1, 1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(before[0]["values"]["RUN_NOTE"], Value::Null, "the worker had nothing of the driver's");
+    assert!(before[0]["module"].as_str().unwrap().starts_with("not importable"));
+
+    let check = |seen: &Value| {
+        let values = &seen["values"];
+        assert_eq!(values["RUN_NOTE"], RUN_NOTE, "{seen}");
+        assert_eq!(values["MALLOC_ARENA_MAX"], "2", "{seen}");
+        assert_eq!(values["OMP_NUM_THREADS"], "3", "the driver's value wins over the nanny's: {seen}");
+        assert_eq!(values["PYTHONPATH"], modules.to_str().unwrap(), "{seen}");
+        assert_eq!(
+            values["PATH"], "/opt/envtrack-dask/bin:/usr/local/bin:/usr/bin:/bin",
+            "the node's own PATH extended: {seen}"
+        );
+        assert_eq!(seen["module"], "imported through PYTHONPATH", "{seen}");
+        assert_eq!(seen["initial_malloc_arena_max"], "2", "in the worker's environment from its start: {seen}");
+        assert_eq!(seen["child_run_note"], RUN_NOTE, "tracking goes on in the worker: {seen}");
+        assert_eq!(seen["tracking"], true, "{seen}");
+    };
+    check(after[0]);
+
+    // A worker that joins later gets it before it first starts, as does the first one from now on.
+    dask.add_worker("worker-later");
+    let mut probe = clean(&venv_dir, dask_python(), &home);
+    probe.arg(&driver).arg(dask.address()).arg("--probe");
+    let out = success_within(&mut probe, LIMIT);
+    let seen = json_lines(&out);
+    assert_eq!(seen.len(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    seen.iter().for_each(check);
+    let log = fs::read_to_string(dir.join("worker-later.log")).unwrap();
+    assert!(!log.contains("envtrack:"), "{log}");
+}
+
+#[test]
+fn ray_tasks_and_actors_get_the_drivers_changes_also_those_made_after_ray_init() {
+    let venv_dir = venv("ray");
+    install_wheel(&venv_dir);
+    let dir = scratch("python-ray");
+    let modules = module_dir(&dir, "imported through PYTHONPATH");
+    let ray = Ray::start(&dir);
+    let driver = workspace().join("tests/python/ray_driver.py");
+    let home = dir.join("home");
+    let out = success_within(
+        clean(&venv_dir, ray_python(), &home).arg(&driver).arg(ray.address()).arg(&modules),
+        Duration::from_secs(240),
+    );
+    let seen = json_lines(&out);
+    assert_eq!(seen.len(), 3, "{}{}", text(&out.stdout), text(&out.stderr));
+    let node_path = format!("{}:/usr/bin:/bin", venv_dir.join("bin").display());
+    for seen in &seen {
+        let values = &seen["values"];
+        assert_eq!(values["RUN_NOTE"], RUN_NOTE, "{seen}");
+        assert_eq!(
+            values["PATH"],
+            format!("/opt/envtrack-ray/bin:{node_path}"),
+            "the node's own PATH extended: {seen}"
+        );
+        assert_eq!(seen["module"], "imported through PYTHONPATH", "{seen}");
+        assert_eq!(values["LATE"], if seen["when"] == "late" { "set after ray.init".into() } else { Value::Null });
+    }
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    drop(ray);
+}
