@@ -5,9 +5,13 @@ Called by scripts/wheel.sh. Written by hand, with the standard library alone: th
 wheel is a zip of files already built (a build backend would rebuild them, and
 maturin's layout cannot place the library beside the programs as PREFIX/lib).
 
-    PREFIX/bin/*        -> envtrack-VERSION.data/scripts/  (pip: the environment's bin)
-    PREFIX/lib/*, share -> envtrack-VERSION.data/data/     (pip: the environment's prefix)
-    python/envtrack/    -> envtrack/                       (site-packages)
+    PREFIX/bin/*, PREFIX/lib/*  -> envtrack-VERSION.data/scripts/  (pip: the environment's bin)
+    PREFIX/share                -> envtrack-VERSION.data/data/     (pip: the environment's prefix)
+    python/envtrack/            -> envtrack/                       (site-packages)
+
+The library goes beside envtrack-inject, where each finds the other: pip's --target
+keeps the scripts directory but drops a data file under lib/ (its own purelib is
+there), so PREFIX/lib would not survive every kind of install.
 """
 
 from __future__ import annotations
@@ -74,10 +78,10 @@ def main() -> int:
     for path in files_under(args.package):
         with open(path, "rb") as f:
             entries.append(("envtrack/" + os.path.relpath(path, args.package), f.read(), False))
-    for top, where in (("bin", data + "/scripts"), ("lib", data + "/data/lib"), ("share", data + "/data/share")):
+    for top, where in (("bin", data + "/scripts"), ("lib", data + "/scripts"), ("share", data + "/data/share")):
         for path in files_under(os.path.join(args.prefix, top)):
             with open(path, "rb") as f:
-                executable = os.stat(path).st_mode & 0o111 != 0
+                executable = top == "bin" and os.stat(path).st_mode & 0o111 != 0
                 entries.append((where + "/" + os.path.relpath(path, os.path.join(args.prefix, top)), f.read(), executable))
     for license in ("LICENSE-MIT", "LICENSE-APACHE"):
         with open(os.path.join(args.prefix, license), "rb") as f:

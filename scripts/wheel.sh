@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Makes the wheel dist/envtrack-VERSION-py3-none-manylinux_2_17_x86_64.whl: the Python package
 # (python/envtrack) with the portable build (scripts/build-portable.sh: glibc 2.17 and later) laid
-# out as scripts/install.sh lays out a PREFIX. pip installs envtrack-inject in the environment's
-# bin directory (on PATH in an activated venv) and libenvtrack.so in its lib directory, where each
-# finds the other, and the manual pages and completions under its share directory.
+# out as scripts/install.sh lays out a PREFIX, but for the library: pip installs envtrack-inject and
+# libenvtrack.so side by side in the environment's bin directory (on PATH in an activated venv),
+# where each finds the other, and the manual pages and completions under its share directory.
 #
 # Reproducible: names sorted, every timestamp SOURCE_DATE_EPOCH (default: the last commit's time).
 # Prints the wheel's path on stdout; progress goes to stderr.

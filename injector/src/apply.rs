@@ -82,14 +82,24 @@ pub fn run(
 /// `--print-env`: the environment a command would get, written to standard
 /// output, each `NAME=VALUE` ended by a NUL byte. For a program that starts
 /// the worker itself (a Dask nanny), with nothing exec'd here.
+/// `on`: apply on the environment in that file (as `export --base` reads it)
+/// instead of this process's.
 pub fn print_env(
     source: Option<&Path>,
+    on: Option<&Path>,
     directives: DirectiveSet,
     library: &Path,
     registry: &Registry,
 ) -> Result<(), UsageError> {
     use std::io::Write;
-    let (env, applied) = prepare(current_environment(), source, &[], directives, library, registry)?;
+    if source.is_some_and(|s| s.as_os_str() == "-") && on.is_some_and(|o| o.as_os_str() == "-") {
+        return Err(UsageError::new("--snapshot - and --on - cannot both read standard input"));
+    }
+    let base = match on {
+        Some(file) => crate::since::read_base(file)?,
+        None => current_environment(),
+    };
+    let (env, applied) = prepare(base, source, &[], directives, library, registry)?;
     log::record("apply", b"--print-env", || json!({"applied": log::snapshot_json(&applied)}));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     env.entries

@@ -152,6 +152,11 @@ pub struct ApplyArgs {
     #[arg(long, conflicts_with = "command")]
     pub print_env: bool,
 
+    /// With --print-env: apply on the environment in FILE (NAME=VALUE entries, each ended by a NUL
+    /// byte, as /proc/PID/environ; - for standard input) instead of this process's.
+    #[arg(long, value_name = "FILE", requires = "print_env")]
+    pub on: Option<PathBuf>,
+
     /// The command to run, after `--`.
     #[arg(last = true, required_unless_present = "print_env", value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -61,16 +61,35 @@ pub fn export_snapshot(snapshot: &Snapshot, env: &Environment, output: Option<&P
         None => {
             std::io::stdout().write_all(text.as_bytes()).map_err(|e| UsageError::new(format!("standard output: {e}")))
         }
-        Some(path) => std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .and_then(|mut file| file.write_all(text.as_bytes()))
-            .map_err(|e| UsageError::new(format!("{}: {e}", path.display()))),
+        Some(path) => {
+            write_private(path, text.as_bytes()).map_err(|e| UsageError::new(format!("{}: {e}", path.display())))
+        }
     }
+}
+
+/// Writes `bytes` to the regular file `path` with mode 0600, also when it was
+/// there before: never through a symbolic link, and never into a FIFO or a
+/// device (opened without blocking, then refused), which an export would hang
+/// on or spill into.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // What opening a FIFO no one reads gives, without blocking.
+            Some(libc::ENXIO) => std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file (a FIFO?)"),
+            _ => e,
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.set_len(0)?;
+    file.write_all(bytes)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -103,7 +103,7 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
             if args.print_env {
-                apply::print_env(args.snapshot.as_deref(), directives, &library, &registry)?;
+                apply::print_env(args.snapshot.as_deref(), args.on.as_deref(), directives, &library, &registry)?;
                 return Ok(Ended::Status(0));
             }
             let keep: Vec<Vec<u8>> = args.keep.iter().map(|n| n.as_encoded_bytes().to_vec()).collect();

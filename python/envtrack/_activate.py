@@ -3,39 +3,104 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple, Union
 
-from . import _native
+from . import _native, _snapshot
 
 _REEXEC = "ENVTRACK_REEXEC"
 
+Arg = Union[str, bytes]
+
 
 class ActivationError(RuntimeError):
-    """:func:`activate` cannot re-run this interpreter (an interactive session,
-    a program read from standard input, ``-c`` before Python 3.10)."""
+    """:func:`activate` cannot run this interpreter again (an interactive session,
+    a program read from standard input or a pipe, ``-c`` before Python 3.10
+    without ``/proc``)."""
 
 
-def _command_line() -> Optional[List[str]]:
-    """The interpreter's own command line, to run again; None when it cannot be
-    run again."""
+ActivationError.__module__ = "envtrack"
+
+# CPython's options that take a value (in the same word or the next one), and
+# those that end the options (what follows is the program, not a script).
+_WITH_VALUE = "WX"
+_PROGRAM = "cm"
+_LONG_WITH_VALUE = ("--check-hash-based-pycs",)
+
+
+def _original_command_line() -> Optional[List[Arg]]:
+    """The interpreter's command line as it was started: ``sys.orig_argv`` (3.10
+    and later), else ``/proc/self/cmdline`` (``sys.argv`` may have been changed
+    since, and interpreter options such as ``-u`` are not in it)."""
+    orig = getattr(sys, "orig_argv", None)
+    if orig:
+        return list(orig)
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return None
+    return list(words[:-1]) if words and words[-1] == b"" else None
+
+
+def _script_index(command: List[Arg]) -> Tuple[Optional[int], bool]:
+    """Where the script is in ``command`` (None: none, as with ``-c``, ``-m`` or
+    standard input), and whether options end with ``-m``."""
+    i = 1
+    while i < len(command):
+        word = os.fsdecode(command[i])
+        if word == "--":
+            return (i + 1 if i + 1 < len(command) else None), False
+        if word == "-" or not word.startswith("-"):
+            return (None if word == "-" else i), False
+        if word.startswith("--"):
+            i += 2 if word in _LONG_WITH_VALUE else 1
+            continue
+        for position, option in enumerate(word[1:], start=1):
+            if option in _PROGRAM:
+                return None, option == "m"
+            if option in _WITH_VALUE:
+                if position == len(word) - 1:
+                    i += 1  # its value is the next word
+                break
+        i += 1
+    return None, False
+
+
+def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
+    """The command line to run this interpreter again with and the directory to
+    run it in (None: here), or (None, None, why it cannot be run again)."""
     argv0 = sys.argv[0] if sys.argv else ""
     if hasattr(sys, "ps1") or sys.flags.interactive or argv0 in ("", "-"):
-        return None
-    orig = getattr(sys, "orig_argv", None)  # Python 3.10 and later: exactly as given
-    if orig:
-        return [sys.executable, *orig[1:]]
-    if argv0 == "-c":
-        return None
-    import subprocess
-
-    flags = subprocess._args_from_interpreter_flags()  # noqa: SLF001 - the stdlib's own reconstruction
+        return None, None, "an interactive session or a program from standard input"
+    command = _original_command_line()
+    if command is None:
+        return None, None, "its command line is unknown (no sys.orig_argv and no /proc/self/cmdline)"
+    command[0] = sys.executable  # the same interpreter, and so the same virtual environment
     main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name != "__main__":
-        module = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
-        return [sys.executable, *flags, "-m", module, *sys.argv[1:]]
-    return [sys.executable, *flags, *sys.argv]
+    index, module = _script_index(command)
+    directory = None
+    if index is not None:
+        # Python 3.9 and later give __main__ the script's absolute path: the same script
+        # even if the program changed directory before calling activate().
+        script = getattr(main, "__file__", None) or os.fsdecode(command[index])
+        try:
+            regular = stat.S_ISREG(os.stat(script).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            return None, None, "its program {!r} is not a file that can be read again (a pipe?)".format(script)
+        command[index] = os.path.abspath(script)
+    elif module:
+        # python -m finds the module from the directory it started in, which sys.path[0]
+        # holds: run it again from there if the program has changed directory since.
+        spec = getattr(main, "__spec__", None)
+        first = sys.path[0] if sys.path else ""
+        origin = getattr(spec, "origin", None) or ""
+        if os.path.isabs(first) and origin.startswith(os.path.join(first, "")) and os.getcwd() != first:
+            directory = first
+    return command, directory, ""
 
 
 def is_active() -> bool:
@@ -44,61 +109,74 @@ def is_active() -> bool:
     return _native.library_loaded()
 
 
+def _untracked(reason: str) -> bool:
+    sys.stderr.write("envtrack: activate(): {}; going on untracked\n".format(reason))
+    return False
+
+
 def activate() -> bool:
     """Makes this process, and every process it starts, tracked.
 
     Call it first thing in a script. If the library is not loaded yet, the
-    interpreter is run again under it, with the same command line, once: what
-    ran before the call runs twice. Then every change to the environment (through
-    ``os.environ``, :data:`envtrack.environ` or C) travels to every child, and
-    through ``mpirun``, ``srun`` and ``ssh`` to every worker.
+    interpreter is run again under it (``exec``: the same process), with the same
+    command line, once: what ran before the call runs twice. Then every change to
+    the environment (through ``os.environ``, :data:`envtrack.environ` or C)
+    travels to every child, and through ``mpirun``, ``srun`` and ``ssh`` to
+    every worker.
 
-    Where the library cannot be loaded (``envtrack-inject`` missing, a
-    set-user-ID interpreter), the script goes on untracked after one
-    ``envtrack:`` line on standard error.
+    Where the library cannot be loaded (``envtrack-inject`` or the library
+    missing, a set-user-ID interpreter), the script goes on untracked after one
+    ``envtrack:`` line on standard error. ``ENVTRACK=off`` turns it off without
+    a word.
 
     Returns:
         Whether this process is tracked.
 
     Raises:
         ActivationError: in an interactive session, or when the program cannot
-            be run again (read from standard input; ``-c`` before Python 3.10).
-            :data:`envtrack.environ` tracks without the library there.
+            be read again (standard input, a pipe). :data:`envtrack.environ`
+            tracks without the library there.
     """
-    marked = os.environ.get(_REEXEC) == "1"
-    if marked:
+    marked = os.environ.get(_REEXEC) == str(os.getpid())
+    if _REEXEC in os.environ:
         del os.environ[_REEXEC]  # never tracked: its removal does not travel
     if os.environ.get("ENVTRACK", "") in ("off", "0", "no", "false"):
         return False
     if is_active():
         return True
     if marked:
-        sys.stderr.write(
-            "envtrack: activate(): the interpreter was run again under {}, but it did not load "
-            "(see the lines above, or a set-user-ID interpreter); going on untracked\n".format(_native.LIBRARY_NAME)
+        return _untracked(
+            "the interpreter was run again with {} preloaded, but it did not load (see any line above; "
+            "a set-user-ID interpreter ignores LD_PRELOAD)".format(_native.LIBRARY_NAME)
         )
-        return False
-    command = _command_line()
+    command, directory, why = _command_line()
     if command is None:
         raise ActivationError(
-            "envtrack.activate() cannot run this interpreter again (an interactive session, a program "
-            "from standard input, or -c before Python 3.10); use envtrack.environ, which tracks what is set "
-            "through it without the library, or start Python as: python -m envtrack -- python SCRIPT"
+            "envtrack.activate() cannot run this interpreter again: {}; use envtrack.environ, which tracks "
+            "what is set through it without the library, or start Python as: "
+            "python -m envtrack -- python SCRIPT".format(why)
         )
+    # The environment it starts with, from envtrack-inject: here, where a failure can
+    # still be reported and the script go on, not after this process is replaced.
+    current = dict(os.environb)
+    current[_REEXEC.encode()] = str(os.getpid()).encode()
     try:
-        injector = _native.injector()
+        env = _snapshot.applied_environment_here(current)
     except _native.EnvtrackError as error:
-        sys.stderr.write("{}; going on untracked\n".format(error))
-        return False
+        return _untracked(str(error).replace("envtrack: ", "", 1))
+    if not any(_native._is_library(e) for e in env.get(b"LD_PRELOAD", b"").split(b":")):  # noqa: SLF001
+        return _untracked("{} gave no environment with the library".format(_native.injector()))
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    env = dict(os.environ)
-    env[_REEXEC] = "1"
+    here = os.getcwd()
     try:
-        os.execve(injector, [injector, "--", *command], env)
+        if directory is not None:
+            os.chdir(directory)
+        os.execve(sys.executable, command, env)
     except OSError as error:
-        sys.stderr.write("envtrack: activate(): cannot run {}: {}; going on untracked\n".format(injector, error))
-    return False
+        os.chdir(here)
+        return _untracked("cannot run {} again: {}".format(sys.executable, error))
+    return False  # not reached

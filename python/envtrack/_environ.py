@@ -83,6 +83,10 @@ class Environ(MutableMapping[str, str]):
     def __repr__(self) -> str:
         return "envtrack.environ({{{}}})".format(", ".join("{!r}: {!r}".format(k, v) for k, v in os.environ.items()))
 
+    def __reduce__(self) -> str:
+        # Pickled by reference: unpickled, it is this process's envtrack.environ.
+        return "environ"
+
     def copy(self) -> Dict[str, str]:
         """A ``dict`` of the environment, as ``os.environ.copy()``."""
         return dict(os.environ)

@@ -83,14 +83,21 @@ def injector() -> str:
     )
 
 
+PIPE = "\0pipe"
+"""An argument of :func:`run_injector` that stands for a file holding its ``pipe`` bytes."""
+
+
 def run_injector(
     args: Sequence[str],
     *,
     stdin: Optional[bytes] = None,
     env: Optional[Mapping[bytes, bytes]] = None,
+    pipe: Optional[bytes] = None,
 ) -> bytes:
     """Runs ``envtrack-inject ARGS`` and returns its standard output.
 
+    ``pipe``: bytes it reads from the file named by the :data:`PIPE` argument
+    (``/dev/fd/N``, a pipe written by a thread here), besides its standard input.
     Its standard error passes through, except when it fails: then it is in the
     raised error.
 
@@ -98,25 +105,61 @@ def run_injector(
         EnvtrackError: it could not be started or exited non-zero.
     """
     program = injector()
+    reader = writer = -1
+    feeder = None
+    if pipe is not None:
+        import threading
+
+        reader, writer = os.pipe()
+        args = ["/dev/fd/{}".format(reader) if a == PIPE else a for a in args]
+
+        def feed() -> None:
+            try:
+                view = memoryview(pipe)
+                while view:
+                    view = view[os.write(writer, view):]
+            except OSError:
+                pass  # it stopped reading: its error says why
+            finally:
+                os.close(writer)
+
+        feeder = threading.Thread(target=feed, daemon=True)
     try:
+        if feeder is not None:
+            feeder.start()
         done = subprocess.run(
             [program, *args],
             input=stdin if stdin is not None else b"",
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
+            pass_fds=(reader,) if reader >= 0 else (),
             check=False,
         )
     except OSError as error:
         raise EnvtrackError("envtrack: cannot run {}: {}".format(program, error)) from None
+    finally:
+        if reader >= 0:
+            os.close(reader)
+        if feeder is not None:
+            feeder.join()
     if done.stderr and done.returncode == 0:
         sys.stderr.write(done.stderr.decode("utf-8", "replace"))
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip()
+        shown = " ".join(a for a in args if not a.startswith("/dev/fd/"))
         raise EnvtrackError(
-            "envtrack: {} {} failed (exit status {}): {}".format(program, " ".join(args), done.returncode, said)
+            "envtrack: {} {} failed (exit status {}): {}".format(program, shown, done.returncode, said)
         )
     return done.stdout
+
+
+def _is_library(path: bytes) -> bool:
+    """Whether a mapped file is envtrack's library: ``libenvtrack.so``, or a copy
+    or version of it under a name of that form (``libenvtrack-1.so``,
+    ``libenvtrack.so.0``), so that it is never loaded twice."""
+    name = path.rsplit(b"/", 1)[-1]
+    return name.startswith(b"libenvtrack") and (name.endswith(b".so") or b".so." in name)
 
 
 def library_loaded() -> bool:
@@ -125,6 +168,6 @@ def library_loaded() -> bool:
         return False
     try:
         with open("/proc/self/maps", "rb") as maps:
-            return any(line.rstrip().endswith(b"/" + LIBRARY_NAME.encode()) for line in maps)
+            return any(_is_library(line.rstrip(b"\n").replace(b" (deleted)", b"").split(b" ")[-1]) for line in maps)
     except OSError:
         return False

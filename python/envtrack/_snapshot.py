@@ -4,8 +4,10 @@ directives), as ``envtrack-inject export`` writes it, and applying one here."""
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
+import stat
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native
@@ -59,23 +61,57 @@ def _changed_by_environ() -> Dict[bytes, Optional[bytes]]:
     return environ._base_values()  # noqa: SLF001 - the package's own object
 
 
-def _export_args() -> Tuple[List[str], Optional[bytes], Optional[Dict[bytes, bytes]]]:
-    """``export``'s arguments, standard input and environment: with the library
-    loaded it knows every change; without it, the changes made through
-    ``envtrack.environ`` are found against their values before (``--base``), in
-    ``os.environ`` as Python sees it (C code such as readline may have changed
-    the process's own environment around it)."""
-    if _native.library_loaded():
-        return [], None, None
+# The kernel refuses an environment string this long (MAX_ARG_STRLEN, with its NUL).
+_MAX_STRING = 32 * 4096
+
+
+def _oversized(name: bytes, value: Optional[bytes]) -> bool:
+    return value is not None and len(name) + 1 + len(value) + 1 > _MAX_STRING
+
+
+def _entry(op: str, name: bytes, value: Optional[bytes]) -> Dict[str, Any]:
+    """A snapshot entry, with ``_b64`` fields for bytes that are not UTF-8."""
+    entry: Dict[str, Any] = {"op": op}
+    for key, data in (("name", name), ("value", value)):
+        if data is None:
+            continue
+        try:
+            entry[key] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            entry[key + "_b64"] = base64.b64encode(data).decode("ascii")
+    entry["sep"] = ":"
+    return entry
+
+
+def _taken_without_library() -> Snapshot:
+    """The snapshot of a process without the library: what it inherited, and
+    the changes made through ``envtrack.environ``, found by ``envtrack-inject
+    export --base`` against their values before, in ``os.environ`` as Python
+    sees it (C code such as readline may have changed the process's own
+    environment around it). A value too long for the kernel to pass to
+    ``envtrack-inject`` is carried as a ``set`` (or its removal as an
+    ``unset``) from here."""
     changed = _changed_by_environ()
-    base = dict(os.environb)
+    current = dict(os.environb)
+    base = dict(current)
+    long_ones = []
     for name, value in changed.items():
-        if value is None:
+        if _oversized(name, value) or _oversized(name, current.get(name)):
+            long_ones.append(name)
+            base.pop(name, None)
+            current.pop(name, None)
+        elif value is None:
             base.pop(name, None)
         else:
             base[name] = value
     stdin = b"".join(name + b"=" + value + b"\0" for name, value in base.items())
-    return ["--base", "-"], stdin, dict(os.environb)
+    out = _native.run_injector(["export", "--allow-untracked", "--base", "-"], stdin=stdin, env=current)
+    taken: Snapshot = json.loads(out)
+    for name in long_ones:
+        now = os.environb.get(name)
+        if now != changed[name]:
+            taken["tracked"].append(_entry("set" if now is not None else "unset", name, now))
+    return taken
 
 
 def snapshot() -> Snapshot:
@@ -90,22 +126,39 @@ def snapshot() -> Snapshot:
     Raises:
         EnvtrackError: ``envtrack-inject`` is missing or refused the state.
     """
-    args, stdin, env = _export_args()
-    return json.loads(_native.run_injector(["export", "--allow-untracked", *args], stdin=stdin, env=env))
+    if _native.library_loaded():
+        return json.loads(_native.run_injector(["export", "--allow-untracked"]))
+    return _taken_without_library()
 
 
 def export(path: Union[str, "os.PathLike[str]"]) -> None:
-    """Writes :func:`snapshot` to ``path`` as JSON, created with mode 0600 (never
-    through a symbolic link), for ``envtrack-inject apply --snapshot PATH`` or
-    :func:`apply` on a worker."""
-    args, stdin, env = _export_args()
-    _native.run_injector(["export", "--allow-untracked", "-o", os.fspath(path), *args], stdin=stdin, env=env)
+    """Writes :func:`snapshot` to ``path`` as JSON with mode 0600 (also when the
+    file was there before), for ``envtrack-inject apply --snapshot PATH`` or
+    :func:`apply` on a worker. Never through a symbolic link, and never into
+    anything but a regular file (a FIFO would block).
 
-
-def _source_args(source: Union[str, "os.PathLike[str]", Mapping[str, Any]]) -> Tuple[List[str], Optional[bytes]]:
-    if isinstance(source, Mapping):
-        return ["--snapshot", "-"], json.dumps(source, ensure_ascii=False).encode("utf-8")
-    return ["--snapshot", os.fspath(source)], None
+    Raises:
+        OSError: the file cannot be written (the message names it).
+        EnvtrackError: ``envtrack-inject`` is missing or refused the state.
+    """
+    text = json.dumps(snapshot(), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a FIFO no one reads, opened without blocking
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO?)", os.fspath(path)) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        os.fchmod(descriptor, 0o600)
+        os.ftruncate(descriptor, 0)
+        view = memoryview(text)
+        while view:
+            view = view[os.write(descriptor, view):]
+    finally:
+        os.close(descriptor)
 
 
 def applied_environment(
@@ -115,9 +168,26 @@ def applied_environment(
     """The environment a worker gets when ``source`` (a snapshot file, or a
     snapshot as :func:`snapshot` returns it) is applied on ``base``: list changes
     extend ``base``'s own values, and the library is preloaded with the state, so
-    tracking goes on in the worker."""
-    args, stdin = _source_args(source)
-    out = _native.run_injector(["apply", *args, "--print-env"], stdin=stdin, env=dict(base))
+    tracking goes on in the worker. ``base`` is handed over on standard input,
+    not as ``envtrack-inject``'s own environment (it may hold an ``LD_PRELOAD``
+    or values the kernel would refuse)."""
+    stdin = b"".join(name + b"=" + value + b"\0" for name, value in base.items())
+    if isinstance(source, Mapping):
+        snapshot_arg, pipe = _native.PIPE, json.dumps(source, ensure_ascii=False).encode("utf-8")
+    else:
+        snapshot_arg, pipe = os.fspath(source), None
+    args = ["apply", "--snapshot", snapshot_arg, "--print-env", "--on", "-"]
+    return _parse_env(_native.run_injector(args, stdin=stdin, pipe=pipe))
+
+
+def applied_environment_here(env: Mapping[bytes, bytes]) -> Dict[bytes, bytes]:
+    """The environment a program started from ``env`` under the library gets:
+    what ``envtrack-inject -- PROGRAM`` would give it (the inherited state and
+    its directives applied, the library preloaded)."""
+    return _parse_env(_native.run_injector(["apply", "--print-env"], env=dict(env)))
+
+
+def _parse_env(out: bytes) -> Dict[bytes, bytes]:
     result: Dict[bytes, bytes] = {}
     for entry in out.split(b"\0"):
         if entry:

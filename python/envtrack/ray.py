@@ -18,20 +18,24 @@ elements (where the node lacks the variable, Ray leaves an empty element).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import _snapshot
+from . import _native, _snapshot
 
 # What Ray's expansion of env_vars would alter in a value (os.path.expandvars, then
 # the removal of any ${NAME} left): such a value is not carried.
 _EXPANDED = re.compile(r"\$(\w+|\{[^}]*\})")
-_OWN = re.compile(r"^(ENVTRACK_STATE(_\d+)?|LD_PRELOAD)$")
+_OWN = re.compile(r"^ENVTRACK_STATE(_\d+)?$")
 
 
-def _placeholder(name: str) -> str:
-    return "${" + name + "}"
+# What the node's value is written as for Ray, and what stands for it while
+# envtrack-inject applies the snapshot (a value of the driver's cannot hold it).
+_SENTINEL = "\x01envtrack-node-value\x01"
+# Ray removes what it could not expand only for names of this form.
+_RAY_NAME = re.compile(r"[A-Z0-9_]+")
 
 
 def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
@@ -40,7 +44,9 @@ def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
     them), written in terms of the worker node's own value.
 
     What Ray cannot express is left out with one ``envtrack:`` line: removing a
-    variable, and a value containing ``$NAME`` or ``${…}`` (which Ray would expand).
+    variable, a value containing ``$NAME`` or ``${…}`` (which Ray would expand),
+    and a change relative to the node's value of a variable whose name Ray does
+    not expand (lower-case letters, punctuation).
     """
     taken = dict(snapshot) if snapshot is not None else _snapshot.snapshot()
     names: List[str] = []
@@ -48,24 +54,28 @@ def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
         name = _snapshot.to_directive(entry).name
         if name not in names and not _OWN.match(name):
             names.append(name)
-    # The node's values are unknown here: apply on placeholders Ray fills in there.
-    base = {name.encode(): _placeholder(name).encode() for name in names if re.fullmatch(r"[A-Za-z0-9_]+", name)}
+    # The node's values are unknown here: apply on stand-ins, written as ${NAME} for Ray.
+    base = {os.fsencode(name): _SENTINEL.encode() for name in names}
     applied = _snapshot.applied_environment(taken, base)
     out: Dict[str, str] = {}
     left_out: List[str] = []
     for name in names:
-        value = applied.get(name.encode())
+        value = applied.get(os.fsencode(name))
         if value is None:
             left_out.append("{} (removed)".format(name))
             continue
-        text = value.decode("utf-8", "surrogateescape")
-        if text == _placeholder(name):
+        if name == "LD_PRELOAD":
+            # Not the library envtrack-inject preloads for tracking (Ray's workers are not tracked).
+            value = b":".join(e for e in value.split(b":") if e and not _native._is_library(e))  # noqa: SLF001
+        text = os.fsdecode(value)
+        if text == _SENTINEL:
             continue  # unchanged on the node
-        literal = text.replace(_placeholder(name), "")
-        if _EXPANDED.search(literal) or name.encode() not in base:
-            left_out.append("{} ({})".format(name, "Ray would expand its '$'" if name.encode() in base else "a name Ray cannot expand"))
-            continue
-        out[name] = text
+        if _EXPANDED.search(text.replace(_SENTINEL, "")):
+            left_out.append("{} (Ray would expand its '$')".format(name))
+        elif _SENTINEL in text and not _RAY_NAME.fullmatch(name):
+            left_out.append("{} (a name Ray does not expand)".format(name))
+        else:
+            out[name] = text.replace(_SENTINEL, "${" + name + "}")
     if left_out:
         sys.stderr.write("envtrack: not carried to Ray workers: {}\n".format(", ".join(left_out)))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import stat
 import subprocess
 import sys
@@ -72,6 +73,9 @@ class DropIn(Scratch):
             env["ET=X"] = "1"
         self.assertEqual(envtrack.environ._base_values(), {})  # noqa: SLF001 - nothing recorded
 
+    def test_it_pickles_as_itself(self) -> None:
+        self.assertIs(pickle.loads(pickle.dumps(envtrack.environ)), envtrack.environ)
+
     def test_clear_empties_the_environment(self) -> None:
         envtrack.environ.clear()
         self.assertEqual(dict(os.environ), {})
@@ -116,6 +120,17 @@ class TrackedWithoutTheLibrary(Scratch):
         self.assertEqual(taken["envtrack_snapshot"], 1)
 
 
+class LongValues(Scratch):
+    def test_a_value_too_long_for_one_environment_string_is_carried_without_the_library(self) -> None:
+        os.environ["ET_GONE_LONG"] = "g" * 200_000
+        envtrack.environ._before.clear()  # noqa: SLF001
+        envtrack.environ["ET_LONG"] = "v" * 200_000
+        del envtrack.environ["ET_GONE_LONG"]
+        tracked = envtrack.environ.tracked()
+        self.assertEqual(tracked["ET_LONG"], (envtrack.Directive("set", "ET_LONG", "v" * 200_000, ":"),))
+        self.assertEqual(tracked["ET_GONE_LONG"], (envtrack.Directive("unset", "ET_GONE_LONG", None, ":"),))
+
+
 class SnapshotExportApply(Scratch):
     def test_export_is_0600_json_and_apply_extends_this_nodes_lists(self) -> None:
         os.environ["PATH"] = "/usr/bin:/bin"
@@ -142,6 +157,25 @@ class SnapshotExportApply(Scratch):
         self.assertIn("~PATH prepend /opt/tool/bin", out)
         self.assertIn("libenvtrack.so", os.environ["LD_PRELOAD"])
 
+    def test_export_makes_an_existing_file_0600_and_refuses_a_fifo_without_blocking(self) -> None:
+        existing = os.path.join(self.dir.name, "old.json")
+        with open(existing, "w") as f:
+            f.write("x" * 10_000)
+        os.chmod(existing, 0o644)
+        envtrack.export(existing)
+        self.assertEqual(stat.S_IMODE(os.stat(existing).st_mode), 0o600)
+        with open(existing) as f:
+            self.assertEqual(json.load(f)["envtrack_snapshot"], 1)
+        fifo = os.path.join(self.dir.name, "fifo")
+        os.mkfifo(fifo)
+        with self.assertRaises(OSError) as raised:
+            envtrack.export(fifo)
+        self.assertIn("not a regular file", str(raised.exception))
+        link = os.path.join(self.dir.name, "link")
+        os.symlink(existing, link)
+        with self.assertRaises(OSError):
+            envtrack.export(link)
+
     def test_apply_of_a_dict_and_a_malformed_snapshot(self) -> None:
         envtrack.apply({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "ET_D", "value": "d"}], "job": [], "app": []})
         self.assertEqual(os.environ["ET_D"], "d")
@@ -156,6 +190,17 @@ class SnapshotExportApply(Scratch):
 
 
 class RayEnvVars(Scratch):
+    def runtime(self, extra=None):
+        errors = os.path.join(self.dir.name, "stderr")
+        with open(errors, "w+") as stderr:
+            saved, sys.stderr = sys.stderr, stderr
+            try:
+                runtime = envtrack.ray.runtime_env(extra)
+            finally:
+                sys.stderr = saved
+            stderr.seek(0)
+            return runtime, stderr.read()
+
     def test_lists_refer_to_the_nodes_value_and_what_ray_would_alter_is_left_out(self) -> None:
         os.environ["PATH"] = "/usr/bin"
         os.environ["ET_GONE"] = "1"
@@ -163,21 +208,35 @@ class RayEnvVars(Scratch):
         envtrack.environ["PATH"] = "/opt/x:/usr/bin:/opt/y"
         envtrack.environ["ET_PLAIN"] = "say $(hello)"
         envtrack.environ["ET_DOLLAR"] = "costs $HOME"
+        envtrack.environ["ET_SELF"] = "a${ET_SELF}b"
+        envtrack.environ["my.setting"] = "a name Ray leaves alone in a set"
         del envtrack.environ["ET_GONE"]
-        errors = os.path.join(self.dir.name, "stderr")
-        with open(errors, "w+") as stderr:
-            saved, sys.stderr = sys.stderr, stderr
-            try:
-                runtime = envtrack.ray.runtime_env({"env_vars": {"ET_PLAIN": "mine"}, "pip": ["x"]})
-            finally:
-                sys.stderr = saved
-            stderr.seek(0)
-            said = stderr.read()
+        runtime, said = self.runtime({"env_vars": {"ET_PLAIN": "mine"}, "pip": ["x"]})
         self.assertEqual(runtime["pip"], ["x"])
-        self.assertEqual(runtime["env_vars"], {"PATH": "/opt/x:${PATH}:/opt/y", "ET_PLAIN": "mine"})
-        self.assertEqual(said.count("envtrack:"), 1)
-        self.assertIn("ET_DOLLAR", said)
-        self.assertIn("ET_GONE (removed)", said)
+        self.assertEqual(
+            runtime["env_vars"],
+            {"PATH": "/opt/x:${PATH}:/opt/y", "ET_PLAIN": "mine", "my.setting": "a name Ray leaves alone in a set"},
+        )
+        self.assertEqual(said.count("envtrack:"), 1, said)
+        for left_out in ("ET_DOLLAR (Ray would", "ET_SELF (Ray would", "ET_GONE (removed)"):
+            self.assertIn(left_out, said)
+
+    def test_ld_preload_keeps_the_users_libraries_but_not_envtracks(self) -> None:
+        os.environ.pop("LD_PRELOAD", None)
+        tool = "/lib/x86_64-linux-gnu/libc.so.6"  # a library every process here can preload
+        envtrack.environ["LD_PRELOAD"] = tool
+        runtime, said = self.runtime()
+        self.assertEqual(runtime["env_vars"], {"LD_PRELOAD": tool + ":${LD_PRELOAD}"})
+        self.assertEqual(said, "")
+
+    def test_a_list_change_to_a_name_ray_does_not_expand_is_left_out(self) -> None:
+        os.environ["lower_path"] = "/a"
+        envtrack.environ._before.clear()  # noqa: SLF001
+        os.environ["ENVTRACK_LISTS"] = "lower_path"
+        envtrack.environ["lower_path"] = "/b:/a"
+        runtime, said = self.runtime()
+        self.assertNotIn("lower_path", runtime["env_vars"])
+        self.assertIn("lower_path (a name Ray does not expand)", said)
 
 
 class Versions(unittest.TestCase):

@@ -435,14 +435,16 @@ with zipfile.ZipFile(wheel) as archive:
         r#"cd {dir} && export PATH={dir}/prefix/bin:/usr/bin:/bin PYTHONPATH={dir}/prefix/site &&
 python3 -c 'import sys; print(sys.version_info[:2])' &&
 python3 -m unittest discover -s tests 2>&1 | tail -n 3 &&
-printf '%s\n' 'import envtrack, os, subprocess' 'print(envtrack.activate(), end=" ", flush=True)' \
+printf '%s\n' 'import envtrack, os, subprocess, sys' 'sys.argv[0] = "renamed"' \
+  'print(envtrack.activate(), sys.stdout.write_through, end=" ", flush=True)' \
   'os.environ["LATER"] = "v"' 'subprocess.run(["printenv", "LATER"])' > activated.py &&
-python3 activated.py"#
+python3 -u activated.py"#
     );
     let out = run_in_root(&script, &[], Duration::from_secs(120));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.starts_with("(3, 9)\n"), "{stdout}");
     assert!(stdout.contains("\nOK\n"), "{stdout}");
-    assert!(stdout.ends_with("True v\n"), "{stdout}");
+    // Run again from /proc/self/cmdline (no sys.orig_argv before 3.10): the script as started, -u kept.
+    assert!(stdout.ends_with("True True v\n"), "{stdout}");
 }

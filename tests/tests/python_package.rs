@@ -63,7 +63,7 @@ fn the_wheel_is_manylinux_2_17_and_installs_the_injector_on_the_venvs_path_with_
         .unwrap()
     );
     let doctor = output_within(clean(venv, "envtrack-inject", &home).arg("doctor"), LIMIT);
-    let library = fs::canonicalize(venv.join("lib/libenvtrack.so")).unwrap();
+    let library = fs::canonicalize(venv.join("bin/libenvtrack.so")).unwrap();
     assert!(
         text(&doctor.stdout).contains(&format!("ok   library {} loads", library.display())),
         "doctor:\n{}",
@@ -94,13 +94,13 @@ fn the_wheel_is_manylinux_2_17_and_installs_the_injector_on_the_venvs_path_with_
 fn pip_uninstall_removes_every_file_the_wheel_installed() {
     let venv = fresh_venv(&scratch("python-uninstall").join("venv"));
     let home = scratch("python-uninstall-home");
-    assert!(venv.join("bin/envtrack-inject").is_file() && venv.join("lib/libenvtrack.so").is_file());
+    assert!(venv.join("bin/envtrack-inject").is_file() && venv.join("bin/libenvtrack.so").is_file());
     let out = success_within(
         clean(&venv, venv.join("bin/python"), &home).args(["-m", "pip", "uninstall", "--yes", "envtrack"]),
         LIMIT,
     );
     assert!(text(&out.stdout).contains("Successfully uninstalled envtrack"), "{}", text(&out.stdout));
-    for gone in ["bin/envtrack-inject", "lib/libenvtrack.so", "share/man/man1/envtrack-inject.1"] {
+    for gone in ["bin/envtrack-inject", "bin/libenvtrack.so", "share/man/man1/envtrack-inject.1"] {
         assert!(!venv.join(gone).exists(), "{gone} left behind");
     }
     let left = success_within(Command::new("find").arg(&venv).args(["-path", "*envtrack*"]), LIMIT);
@@ -201,17 +201,107 @@ fn activate_refuses_what_it_cannot_run_again_and_goes_on_untracked_when_the_libr
     assert_eq!(starts(&out).len(), 1);
     assert!(text(&out.stdout).contains("active False 1-none -"), "{}", text(&out.stdout));
 
-    // An "injector" that runs the command without the library: run again once, then one line,
-    // and the script goes on untracked (the marker gone from its children).
+    // An "injector" whose environment preloads a library ld.so cannot load: the interpreter is
+    // run again once, then one line, and the script goes on untracked (the marker gone).
     let fake = dir.join("fake-inject");
-    fs::write(&fake, "#!/bin/sh\nshift\nexec \"$@\"\n").unwrap();
+    let body = "#!/bin/sh\nexec /usr/bin/python3 -c 'import os, sys; e = dict(os.environb); \
+                e[b\"LD_PRELOAD\"] = b\"/nonexistent/libenvtrack.so\"; \
+                sys.stdout.buffer.write(b\"\".join(k + b\"=\" + v + b\"\\0\" for k, v in e.items()))'\n";
+    fs::write(&fake, body).unwrap();
     success_within(Command::new("chmod").arg("755").arg(&fake), LIMIT);
     let out = success_within(clean(venv, &python, &dir).env("ENVTRACK_INJECT", &fake).arg(&script), LIMIT);
-    assert_eq!(starts(&out).len(), 2, "{}", text(&out.stdout));
+    assert_eq!(starts(&out).len(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("active False 1-none -"), "{}", text(&out.stdout));
     let lines = envtrack_lines(&out.stderr);
     assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
     assert!(lines[0].contains("did not load"), "{}", lines[0]);
+}
+
+#[test]
+fn activate_refuses_a_script_read_from_a_pipe_and_goes_on_when_the_injector_has_no_library() {
+    let venv = plain_venv();
+    let dir = scratch("python-activate-pipes");
+    let python = venv.join("bin/python");
+    let script = dir.join("activated.py");
+    fs::write(&script, ACTIVATED).unwrap();
+
+    // The program comes from a pipe (process substitution, /dev/stdin): it cannot be read again.
+    for how in ["{python} <(cat {script}) x", "cat {script} | {python} /dev/stdin x"] {
+        let line = how.replace("{python}", python.to_str().unwrap()).replace("{script}", script.to_str().unwrap());
+        let out = output_within(clean(venv, "bash", &dir).args(["-c", &line]), LIMIT);
+        assert_eq!(out.status.code(), Some(1), "{line}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("is not a file that can be read again"), "{}", text(&out.stderr));
+        assert_eq!(starts(&out).len(), 1);
+    }
+    // From a regular file behind /dev/stdin it can.
+    let line = format!("{} /dev/stdin x < {}", python.display(), script.display());
+    let out = success_within(clean(venv, "bash", &dir).args(["-c", &line]), LIMIT);
+    assert!(text(&out.stdout).contains("active True"), "{}", text(&out.stdout));
+
+    // An envtrack-inject that cannot find its library: one line, and the script goes on as it
+    // would have without envtrack.
+    let lonely = dir.join("lonely");
+    fs::create_dir_all(&lonely).unwrap();
+    fs::copy(venv.join("bin/envtrack-inject"), lonely.join("envtrack-inject")).unwrap();
+    let out = success_within(
+        clean(venv, &python, &dir).env("ENVTRACK_INJECT", lonely.join("envtrack-inject")).arg(&script),
+        LIMIT,
+    );
+    assert_eq!(starts(&out).len(), 1, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("active False 1-none -"), "{}", text(&out.stdout));
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    assert!(lines[0].contains("libenvtrack.so not found") && lines[0].contains("going on untracked"), "{}", lines[0]);
+}
+
+#[test]
+fn activate_after_a_change_of_directory_and_with_the_library_loaded_under_another_name() {
+    let venv = plain_venv();
+    let dir = scratch("python-activate-chdir");
+    let python = venv.join("bin/python");
+    let moves = format!("import os\nos.chdir('/')\n{ACTIVATED}");
+    fs::write(dir.join("moves.py"), &moves).unwrap();
+    fs::create_dir_all(dir.join("movespkg")).unwrap();
+    fs::write(dir.join("movespkg/__init__.py"), "").unwrap();
+    fs::write(dir.join("movespkg/__main__.py"), &moves).unwrap();
+    for args in [&["moves.py", "a"][..], &["-m", "movespkg", "b"][..]] {
+        let out = success_within(clean(venv, &python, &dir).current_dir(&dir).args(args), LIMIT);
+        assert_eq!(starts(&out).len(), 2, "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).contains("active True 1-none ['AFTER']"), "{args:?}: {}", text(&out.stdout));
+    }
+
+    // Already under a copy of the library with another name: tracked, not run again.
+    let copy = dir.join("libenvtrack-site.so");
+    fs::copy(venv.join("bin/libenvtrack.so"), &copy).unwrap();
+    let script = dir.join("activated.py");
+    fs::write(&script, ACTIVATED).unwrap();
+    let mut run = clean(venv, venv.join("bin/envtrack-inject"), &dir);
+    run.arg("--lib").arg(&copy).arg("--").arg(&python).arg(&script);
+    let out = success_within(&mut run, LIMIT);
+    assert_eq!(starts(&out).len(), 1, "{}", text(&out.stdout));
+    // (Python, started in a C locale under the library, sets LC_CTYPE itself (PEP 538): tracked too.)
+    assert!(text(&out.stdout).contains("active True 1-none ['AFTER'"), "{}", text(&out.stdout));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn pip_install_target_and_user_keep_the_library_beside_the_injector() {
+    let venv = plain_venv();
+    let dir = scratch("python-target");
+    let target = dir.join("site");
+    let mut pip = clean(venv, venv.join("bin/python"), &dir);
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--target"]);
+    pip.arg(&target).arg(wheel());
+    success_within(&mut pip, Duration::from_secs(300));
+    assert!(target.join("bin/libenvtrack.so").is_file() && target.join("bin/envtrack-inject").is_file());
+    let script = dir.join("activated.py");
+    fs::write(&script, ACTIVATED).unwrap();
+    // The system's Python, the package on PYTHONPATH only, nothing on PATH.
+    let mut run = Command::new("/usr/bin/python3");
+    run.env_clear().env("PATH", "/usr/bin:/bin").env("HOME", &dir).env("PYTHONPATH", &target).arg(&script);
+    let out = success_within(&mut run, LIMIT);
+    assert_eq!(starts(&out).len(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("active True 1-none ['AFTER']"), "{}", text(&out.stdout));
 }
 
 const RUN_NOTE: &str = "it's \"quoted\", has spaces, a\ttab and $(no shell)";
