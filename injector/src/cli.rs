@@ -154,7 +154,7 @@ pub struct ApplyArgs {
 
     /// With --print-env: apply on the environment in FILE (NAME=VALUE entries, each ended by a NUL
     /// byte, as /proc/PID/environ; - for standard input) instead of this process's.
-    #[arg(long, value_name = "FILE", requires = "print_env")]
+    #[arg(long, value_name = "FILE")]
     pub on: Option<PathBuf>,
 
     /// The command to run, after `--`.

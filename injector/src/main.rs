@@ -102,6 +102,9 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
             let library = library::find_library(args.lib.as_deref())?;
+            if args.on.is_some() && !args.print_env {
+                return Err(UsageError::new("apply --on: only with --print-env (a command runs in this environment)"));
+            }
             if args.print_env {
                 apply::print_env(args.snapshot.as_deref(), args.on.as_deref(), directives, &library, &registry)?;
                 return Ok(Ended::Status(0));

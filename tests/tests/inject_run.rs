@@ -236,3 +236,87 @@ fn export_outside_a_tracked_process_says_so_and_leaves_the_file_alone() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("envtrack_snapshot"));
 }
+
+#[test]
+fn export_base_finds_what_a_shell_without_the_library_exported() {
+    // The shell runs envtrack-inject as a child (not its last command, which it would exec).
+    let script = "export A='x y'; export PATH=/opt/q:$PATH; unset HOME; \
+                  envtrack-inject export --base /proc/$$/environ; true";
+    let mut command = command_with_env("/bin/bash", BASE);
+    let bin = injector().parent().unwrap().display().to_string();
+    command.env("PATH", format!("{bin}:/usr/bin:/bin")).args(["-c", script]);
+    let out = success(&mut command);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["tracked"],
+        serde_json::json!([
+            {"op": "set", "name": "A", "value": "x y", "sep": ":"},
+            {"op": "prepend", "name": "PATH", "value": "/opt/q", "sep": ":"},
+            {"op": "unset", "name": "HOME", "sep": ":"},
+        ]),
+        "{json}"
+    );
+    // A base that is not NUL-separated entries is refused with the position.
+    let mut command = command_with_env(injector(), BASE);
+    command.args(["export", "--base", "/etc/hostname"]);
+    let out = output(&mut command);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/etc/hostname: byte 0: an entry without '='"));
+}
+
+#[test]
+fn apply_print_env_on_a_given_environment_runs_nothing() {
+    let dir = envtrack_tests::scratch("apply-print-env");
+    let snapshot = dir.join("snap.json");
+    std::fs::write(
+        &snapshot,
+        r#"{"envtrack_snapshot": 1, "tracked": [{"op": "prepend", "name": "PATH", "value": "/opt/x"},
+            {"op": "unset", "name": "GONE"}], "job": [], "app": [{"op": "set", "name": "RANK_ONLY", "value": "1"}]}"#,
+    )
+    .unwrap();
+    let mut command = command_with_env(injector(), BASE);
+    command.arg("apply").arg("--snapshot").arg(&snapshot).args(["--print-env", "--on", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"PATH=/node/bin\0GONE=1\0LD_PRELOAD=/x/liby.so\0").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let env = env0_entries(&out.stdout);
+    assert_eq!(env0_get(&env, "PATH"), Some(&b"/opt/x:/node/bin"[..]));
+    assert_eq!(env0_get(&env, "GONE"), None);
+    assert_eq!(env0_get(&env, "RANK_ONLY"), Some(&b"1"[..]));
+    assert_eq!(env0_get(&env, "HOME"), None, "the given environment, not the injector's");
+    let preload = String::from_utf8_lossy(env0_get(&env, "LD_PRELOAD").unwrap()).into_owned();
+    assert!(preload.ends_with("/libenvtrack.so:/x/liby.so"), "{preload}");
+
+    // --print-env takes no command; --on needs --print-env.
+    for args in [&["apply", "--print-env", "--", "true"][..], &["apply", "--on", "-", "--", "true"][..]] {
+        let out = output(command_with_env(injector(), BASE).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn export_output_is_0600_over_an_existing_file_and_a_fifo_is_refused_at_once() {
+    let dir = envtrack_tests::scratch("export-output");
+    let existing = dir.join("old.json");
+    std::fs::write(&existing, "x".repeat(10_000)).unwrap();
+    std::fs::set_permissions(&existing, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = output(command_with_env(injector(), BASE).args(["export", "--allow-untracked", "-o"]).arg(&existing));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&existing).unwrap();
+    assert!(text.starts_with('{') && !text.contains("xxxx"), "{text}");
+
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = output(command_with_env(injector(), BASE).args(["export", "--allow-untracked", "-o"]).arg(&fifo));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
