@@ -5,7 +5,6 @@
 //! active.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -23,13 +22,7 @@ use crate::{log, transport};
 /// format, or the encoded one (`ET1;…`).
 pub fn read_snapshot(source: &Path, registry: &Registry) -> Result<Snapshot, UsageError> {
     let shown = source.display();
-    let bytes = if source.as_os_str().as_bytes() == b"-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| UsageError::new(format!("standard input: {e}")))?;
-        bytes
-    } else {
-        std::fs::read(source).map_err(|e| UsageError::new(format!("{shown}: {e}")))?
-    };
+    let bytes = crate::input::read_source(source)?;
     if bytes.starts_with(envtrack_model::codec::MAGIC) {
         return Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{shown}: {e}")));
     }

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod error;
 pub mod flavor;
 pub mod glibc;
+pub mod input;
 pub mod inspect;
 pub mod launch;
 pub mod launch_mode;

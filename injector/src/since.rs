@@ -4,7 +4,6 @@
 //! script sets through `envtrack.environ` when the library is not loaded,
 //! and a batch script for what it exported.
 
-use std::io::Read;
 use std::path::Path;
 
 use envtrack_model::diff::{change_ignoring, track_ignoring};
@@ -18,13 +17,7 @@ use crate::run::strip_preload;
 /// naming its position (a file of another format given by mistake).
 pub fn read_base(source: &Path) -> Result<Environment, UsageError> {
     let shown = source.display();
-    let bytes = if source.as_os_str().as_encoded_bytes() == b"-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| UsageError::new(format!("standard input: {e}")))?;
-        bytes
-    } else {
-        std::fs::read(source).map_err(|e| UsageError::new(format!("{shown}: {e}")))?
-    };
+    let bytes = crate::input::read_source(source)?;
     let mut entries = Vec::new();
     let mut offset = 0;
     for entry in bytes.split(|&b| b == 0) {

@@ -262,6 +262,10 @@ fn export_base_finds_what_a_shell_without_the_library_exported() {
     let out = output(&mut command);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/etc/hostname: byte 0: an entry without '='"));
+    // One that never ends is read only so far.
+    let out = output(command_with_env(injector(), BASE).args(["export", "--base", "/dev/zero"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/zero: longer than 256 MiB"));
 }
 
 #[test]
