@@ -118,7 +118,7 @@ pub fn summary(env: &Environment, reveal: bool) -> Result<String, UsageError> {
             TrackedChange::InEnv(Change::Set) => out.push_str(&format!("+{name}\n")),
             TrackedChange::InEnv(Change::Unset) => out.push_str(&format!("-{name}\n")),
             TrackedChange::InEnv(change @ Change::List { .. }) => {
-                for directive in change.directives(&tracked.name, env.get(&tracked.name)) {
+                for directive in snapshot.directives_of(&tracked.name, *change, env.get(&tracked.name)) {
                     let value = shown(&directive.name, &directive.value, reveal);
                     out.push_str(&format!("~{name} {} {}\n", directive.op, text(&value)));
                 }

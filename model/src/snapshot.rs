@@ -76,11 +76,20 @@ impl Snapshot {
         let mut out = Vec::new();
         for tracked in &self.tracked {
             match &tracked.change {
-                TrackedChange::InEnv(change) => out.extend(change.directives(&tracked.name, lookup(&tracked.name))),
+                TrackedChange::InEnv(change) => {
+                    out.extend(self.directives_of(&tracked.name, *change, lookup(&tracked.name)))
+                }
                 TrackedChange::Carried(directive) => out.push(directive.clone()),
             }
         }
         out
+    }
+
+    /// The directives that make `change` of `name` elsewhere, its value being
+    /// `value` here: a list's added elements counted without envtrack's own
+    /// (see [`Snapshot::owns`]), as they were when the change was tracked.
+    pub fn directives_of(&self, name: &[u8], change: Change, value: Option<&[u8]>) -> Vec<Directive> {
+        change.directives_ignoring(name, value, &|element: &[u8]| self.owns(name, element))
     }
 
     /// The same snapshot with every change carrying its value, so that it can
@@ -95,10 +104,11 @@ impl Snapshot {
     }
 
     /// Whether `element` of the list variable `name` is one that a directive
-    /// of this snapshot prepends or appends. Such elements are the
-    /// directive's: tracking leaves them out (see [`change_ignoring`]).
+    /// of this snapshot prepends or appends, or envtrack's library in
+    /// `LD_PRELOAD`. Such elements are envtrack's: tracking leaves them out
+    /// (see [`change_ignoring`]), as the library does.
     pub fn owns(&self, name: &[u8], element: &[u8]) -> bool {
-        self.directives.owns(name, element)
+        (name == b"LD_PRELOAD" && crate::vars::is_envtrack_library(element)) || self.directives.owns(name, element)
     }
 
     /// Applies the snapshot to a node's environment `env`: the carried tracked

@@ -27,6 +27,13 @@ pub const LOG: &str = "ENVTRACK_LOG";
 /// never tracked: removing it must not be a change that travels).
 pub const REEXEC: &str = "ENVTRACK_REEXEC";
 
+/// Whether an `LD_PRELOAD` element is envtrack's library (`…/libenvtrack.so`):
+/// the library puts itself there for tracking, so it is never a tracked change.
+#[inline]
+pub fn is_envtrack_library(element: &[u8]) -> bool {
+    element.rsplit(|&b| b == b'/').next() == Some(b"libenvtrack.so")
+}
+
 /// The kernel refuses any one argument or environment string this long or
 /// longer (MAX_ARG_STRLEN, 32 pages, counting its NUL).
 pub const MAX_STRING: usize = 32 * 4096;

@@ -324,3 +324,28 @@ fn export_output_is_0600_over_an_existing_file_and_a_fifo_is_refused_at_once() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A tool's launch script puts its hook first in LD_PRELOAD (the library already there): the
+/// export carries the hook, not the library, and a clean node's worker gets both.
+#[test]
+fn a_library_a_tracked_script_prepends_to_ld_preload_is_exported_and_applied() {
+    let dir = envtrack_tests::scratch("export-ld-preload");
+    let snapshot = dir.join("snap.json");
+    let hook = "/lib/x86_64-linux-gnu/libm.so.6";
+    let script = format!(
+        "export LD_PRELOAD={hook}:$LD_PRELOAD; {} show; {} export -o {}",
+        injector().display(),
+        injector().display(),
+        snapshot.display()
+    );
+    let mut command = command_with_env(injector(), BASE);
+    command.args(["--", "/bin/bash", "-c", &script]);
+    let out = success(&mut command);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("~LD_PRELOAD prepend {hook}\n"));
+    let mut apply = command_with_env(injector(), BASE);
+    apply.arg("apply").arg("--snapshot").arg(&snapshot).args(["--", "printenv", "LD_PRELOAD"]);
+    let out = success(&mut apply);
+    let preload = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let elements: Vec<&str> = preload.split(':').collect();
+    assert!(elements.len() == 2 && elements[0].ends_with("/libenvtrack.so") && elements[1] == hook, "{preload}");
+}

@@ -150,9 +150,7 @@ impl Loaded {
 }
 
 /// Whether a preload element names a libenvtrack.so.
-pub fn is_envtrack_library(element: &[u8]) -> bool {
-    element.rsplit(|&b| b == b'/').next() == Some(b"libenvtrack.so")
-}
+pub use envtrack_model::vars::is_envtrack_library;
 
 /// This library's absolute path: the absolute libenvtrack.so element of
 /// LD_PRELOAD (cheap), else what the loader says — made absolute against the
