@@ -51,6 +51,28 @@ pub fn prepare(
     Ok((env, snapshot))
 }
 
+/// [`prepare`] without tracking: the snapshot and the directives applied on
+/// `env`, envtrack's state and library taken out.
+fn values_only(
+    mut env: Environment,
+    source: Option<&Path>,
+    directives: DirectiveSet,
+    registry: &Registry,
+) -> Result<(Environment, Snapshot), UsageError> {
+    let carried = transport::take(&mut env)?;
+    transport::discard(&mut env);
+    let mut snapshot = match (source, carried) {
+        (Some(source), _) => read_snapshot(source, registry)?,
+        (None, Some(carried)) => carried,
+        (None, None) => inherited_snapshot(&env)?,
+    };
+    snapshot.directives.extend(directives);
+    let applied = snapshot.apply_on(&mut env, registry, Target::App);
+    crate::state::remove_state(&mut env);
+    crate::run::strip_preload(&mut env);
+    Ok((env, applied))
+}
+
 /// Applies and execs. Returns only on failure.
 pub fn run(
     source: Option<&Path>,
@@ -77,11 +99,13 @@ pub fn run(
 /// the worker itself (a Dask nanny), with nothing exec'd here.
 /// `on`: apply on the environment in that file (as `export --base` reads it)
 /// instead of this process's.
+/// `library` None (`--untracked`): the values alone, with no state handed on
+/// and no library preloaded, for workers envtrack does not track.
 pub fn print_env(
     source: Option<&Path>,
     on: Option<&Path>,
     directives: DirectiveSet,
-    library: &Path,
+    library: Option<&Path>,
     registry: &Registry,
 ) -> Result<(), UsageError> {
     use std::io::Write;
@@ -92,7 +116,10 @@ pub fn print_env(
         Some(file) => crate::since::read_base(file)?,
         None => current_environment(),
     };
-    let (env, applied) = prepare(base, source, &[], directives, library, registry)?;
+    let (env, applied) = match library {
+        Some(library) => prepare(base, source, &[], directives, library, registry)?,
+        None => values_only(base, source, directives, registry)?,
+    };
     log::record("apply", b"--print-env", || json!({"applied": log::snapshot_json(&applied)}));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     env.entries

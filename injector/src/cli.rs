@@ -67,6 +67,10 @@ pub enum Sub {
         /// by a NUL byte, as /proc/PID/environ; - for standard input), as if the library had seen it.
         #[arg(long, value_name = "FILE")]
         base: Option<PathBuf>,
+        /// With --base: compare this environment instead of this process's (NAME=VALUE entries,
+        /// each ended by a NUL byte; - for standard input), for values the kernel would not pass.
+        #[arg(long, value_name = "FILE")]
+        on: Option<PathBuf>,
     },
     /// Say what is tracked here: +NAME set, -NAME removed, ~NAME prepend/append.
     #[command(after_help = "Example:\n  envtrack-inject -- bash -c 'export A=1; envtrack-inject show'   # prints +A")]
@@ -156,6 +160,11 @@ pub struct ApplyArgs {
     /// byte, as /proc/PID/environ; - for standard input) instead of this process's.
     #[arg(long, value_name = "FILE")]
     pub on: Option<PathBuf>,
+
+    /// With --print-env: the values alone, without envtrack's state and library (for workers
+    /// envtrack does not track: their environment is set, nothing is preloaded).
+    #[arg(long)]
+    pub untracked: bool,
 
     /// The command to run, after `--`.
     #[arg(last = true, required_unless_present = "print_env", value_name = "COMMAND")]

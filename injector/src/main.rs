@@ -101,20 +101,39 @@ fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> 
             }
             let sub = matches.subcommand_matches("apply").expect("clap matched apply");
             let directives = cli::directives(sub, &args.directives, &mut registry)?;
-            let library = library::find_library(args.lib.as_deref())?;
-            if args.on.is_some() && !args.print_env {
-                return Err(UsageError::new("apply --on: only with --print-env (a command runs in this environment)"));
+            if (args.on.is_some() || args.untracked) && !args.print_env {
+                return Err(UsageError::new(
+                    "apply --on and --untracked: only with --print-env (a command runs in this environment, tracked)",
+                ));
             }
+            // Untracked, no library is preloaded: none is looked for.
+            let library = if args.untracked { None } else { Some(library::find_library(args.lib.as_deref())?) };
             if args.print_env {
-                apply::print_env(args.snapshot.as_deref(), args.on.as_deref(), directives, &library, &registry)?;
+                apply::print_env(
+                    args.snapshot.as_deref(),
+                    args.on.as_deref(),
+                    directives,
+                    library.as_deref(),
+                    &registry,
+                )?;
                 return Ok(Ended::Status(0));
             }
+            let library = library.expect("tracked: a library");
             let keep: Vec<Vec<u8>> = args.keep.iter().map(|n| n.as_encoded_bytes().to_vec()).collect();
             let error = apply::run(args.snapshot.as_deref(), &keep, directives, &library, &registry, &args.command)?;
             Ok(Ended::ExecFailed(args.command[0].clone(), error))
         }
-        Sub::Export { output, allow_untracked, base } => {
-            let env = state::current_environment();
+        Sub::Export { output, allow_untracked, base, on } => {
+            let mut env = state::current_environment();
+            if let Some(on) = on {
+                if base.is_none() {
+                    return Err(UsageError::new("export --on: only with --base"));
+                }
+                if on.as_os_str() == "-" && base.as_ref().is_some_and(|b| b.as_os_str() == "-") {
+                    return Err(UsageError::new("export: --base - and --on - cannot both read standard input"));
+                }
+                env = since::read_base(on)?;
+            }
             if let Some(base) = base {
                 let base = since::read_base(base)?;
                 let snapshot = since::add_changes_since(state::inherited_snapshot(&env)?, &base, &env, &registry);

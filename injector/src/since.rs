@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
+use std::collections::{HashMap, HashSet};
+
 use envtrack_model::diff::{change_ignoring, track_ignoring};
-use envtrack_model::{state_env, vars, Environment, Registry, Snapshot, Tracked, TrackedChange};
+use envtrack_model::{state_env, vars, Change, Environment, Registry, Snapshot, Tracked, TrackedChange};
 
 use crate::error::UsageError;
 use crate::run::strip_preload;
@@ -21,10 +23,11 @@ pub fn read_base(source: &Path) -> Result<Environment, UsageError> {
     let mut entries = Vec::new();
     let mut offset = 0;
     for entry in bytes.split(|&b| b == 0) {
-        if !entry.is_empty() && !entry[1..].contains(&b'=') {
+        if !entry.is_empty() && (entry[0] == b'=' || !entry.contains(&b'=')) {
             return Err(UsageError::new(format!(
-                "{shown}: byte {offset}: an entry without '=' ({:?}); expected NAME=VALUE entries, each ended by a \
-                 NUL byte, as /proc/PID/environ",
+                "{shown}: byte {offset}: {} ({:?}); expected NAME=VALUE entries, each ended by a NUL byte, as \
+                 /proc/PID/environ",
+                if entry[0] == b'=' { "an entry without a name" } else { "an entry without '='" },
                 String::from_utf8_lossy(&entry[..entry.len().min(40)])
             )));
         }
@@ -55,27 +58,51 @@ pub fn add_changes_since(
     let (mut base, mut env) = (base.clone(), env.clone());
     strip_preload(&mut base);
     strip_preload(&mut env);
-    let mut names: Vec<&[u8]> = env.pairs().map(|(name, _)| name).chain(base.pairs().map(|(name, _)| name)).collect();
-    let mut seen = std::collections::HashSet::new();
-    names.retain(|name| compared(name) && seen.insert(*name));
-    for name in names {
-        let (old, new) = (base.get(name), env.get(name));
+    // By name, the first entry of each (as getenv finds it): tens of thousands of variables are
+    // compared in one pass, not one search each.
+    let index = |env: &Environment| {
+        let mut by_name: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        let mut order = Vec::new();
+        for (name, value) in env.pairs() {
+            if compared(name) && !by_name.contains_key(name) {
+                by_name.insert(name.to_vec(), value.to_vec());
+                order.push(name.to_vec());
+            }
+        }
+        (by_name, order)
+    };
+    let ((base, base_order), (now, now_order)) = (index(&base), index(&env));
+    let inherited: HashMap<Vec<u8>, Change> = snapshot
+        .tracked
+        .iter()
+        .filter_map(|t| match t.change {
+            TrackedChange::InEnv(change) => Some((t.name.clone(), change)),
+            TrackedChange::Carried(_) => None,
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut changed = Vec::new();
+    for name in now_order.iter().chain(&base_order) {
+        if !seen.insert(name.as_slice()) {
+            continue;
+        }
+        let (old, new) = (base.get(name).map(Vec::as_slice), now.get(name).map(Vec::as_slice));
         if old == new {
             continue;
         }
         let owned = |element: &[u8]| snapshot.owns(name, element);
         let sep = registry.separator(name);
-        let inherited = snapshot.tracked.iter().find_map(|t| match t.change {
-            TrackedChange::InEnv(change) if t.name == name => Some(change),
-            _ => None,
-        });
-        let change = match inherited {
-            Some(change) => track_ignoring(Some(change), old, new, sep, &owned),
+        let change = match inherited.get(name) {
+            Some(change) => track_ignoring(Some(*change), old, new, sep, &owned),
             None => change_ignoring(old, new, sep, &owned),
         };
-        snapshot.tracked.retain(|t| t.name != name);
+        changed.push((name.clone(), change));
+    }
+    let names: HashSet<&[u8]> = changed.iter().map(|(name, _)| name.as_slice()).collect();
+    snapshot.tracked.retain(|t| !names.contains(t.name.as_slice()));
+    for (name, change) in changed {
         if let Some(change) = change {
-            snapshot.tracked.push(Tracked { name: name.to_vec(), change: TrackedChange::InEnv(change) });
+            snapshot.tracked.push(Tracked { name, change: TrackedChange::InEnv(change) });
         }
     }
     snapshot

@@ -16,8 +16,7 @@ Arg = Union[str, bytes]
 
 class ActivationError(RuntimeError):
     """:func:`activate` cannot run this interpreter again (an interactive session,
-    a program read from standard input or a pipe, ``-c`` before Python 3.10
-    without ``/proc``)."""
+    a program read from standard input or a pipe)."""
 
 
 ActivationError.__module__ = "envtrack"
@@ -44,63 +43,88 @@ def _original_command_line() -> Optional[List[Arg]]:
     return list(words[:-1]) if words and words[-1] == b"" else None
 
 
-def _script_index(command: List[Arg]) -> Tuple[Optional[int], bool]:
-    """Where the script is in ``command`` (None: none, as with ``-c``, ``-m`` or
-    standard input), and whether options end with ``-m``."""
+def _program(command: List[Arg]) -> Tuple[str, Optional[int]]:
+    """What the interpreter runs, read from its command line as CPython reads
+    it: ``("script", i)`` (a file, directory or zip archive at ``command[i]``),
+    ``("module", None)``, ``("code", None)``, or ``("stdin", None)`` (``-``, or
+    nothing: standard input or an interactive session)."""
     i = 1
     while i < len(command):
         word = os.fsdecode(command[i])
         if word == "--":
-            return (i + 1 if i + 1 < len(command) else None), False
+            return ("script", i + 1) if i + 1 < len(command) else ("stdin", None)
         if word == "-" or not word.startswith("-"):
-            return (None if word == "-" else i), False
+            return ("stdin", None) if word == "-" else ("script", i)
         if word.startswith("--"):
             i += 2 if word in _LONG_WITH_VALUE else 1
             continue
         for position, option in enumerate(word[1:], start=1):
             if option in _PROGRAM:
-                return None, option == "m"
+                return ("module" if option == "m" else "code"), None
             if option in _WITH_VALUE:
                 if position == len(word) - 1:
                     i += 1  # its value is the next word
                 break
         i += 1
-    return None, False
+    return "stdin", None
+
+
+def _start_directory(given: str, main_file: Optional[str]) -> Optional[str]:
+    """The directory the interpreter started in, from a relative program path
+    as given and the absolute path Python 3.9 and later made of it
+    (``__main__.__file__``: the script, or ``__main__.py`` in a directory or zip
+    archive). None when it cannot be told."""
+    if not main_file or not os.path.isabs(main_file) or os.path.isabs(given):
+        return None
+    given = os.path.normpath(given)
+    for made in (main_file, os.path.dirname(main_file)):
+        made = os.path.normpath(made)
+        if made.endswith(os.sep + given):
+            return made[: -len(given) - 1] or os.sep
+    return None
 
 
 def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
     """The command line to run this interpreter again with and the directory to
     run it in (None: here), or (None, None, why it cannot be run again)."""
-    argv0 = sys.argv[0] if sys.argv else ""
-    if hasattr(sys, "ps1") or sys.flags.interactive or argv0 in ("", "-"):
-        return None, None, "an interactive session or a program from standard input"
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return None, None, "an interactive session"
     command = _original_command_line()
     if command is None:
         return None, None, "its command line is unknown (no sys.orig_argv and no /proc/self/cmdline)"
     command[0] = sys.executable  # the same interpreter, and so the same virtual environment
+    kind, index = _program(command)
     main = sys.modules.get("__main__")
-    index, module = _script_index(command)
-    directory = None
-    if index is not None:
-        # Python 3.9 and later give __main__ the script's absolute path: the same script
-        # even if the program changed directory before calling activate().
-        script = getattr(main, "__file__", None) or os.fsdecode(command[index])
-        try:
-            regular = stat.S_ISREG(os.stat(script).st_mode)
-        except OSError:
-            regular = False
-        if not regular:
-            return None, None, "its program {!r} is not a file that can be read again (a pipe?)".format(script)
-        command[index] = os.path.abspath(script)
-    elif module:
+    here = os.getcwd()
+    if kind == "stdin":
+        return None, None, "its program was read from standard input"
+    if kind == "module":
         # python -m finds the module from the directory it started in, which sys.path[0]
         # holds: run it again from there if the program has changed directory since.
         spec = getattr(main, "__spec__", None)
         first = sys.path[0] if sys.path else ""
         origin = getattr(spec, "origin", None) or ""
-        if os.path.isabs(first) and origin.startswith(os.path.join(first, "")) and os.getcwd() != first:
-            directory = first
-    return command, directory, ""
+        if os.path.isabs(first) and origin.startswith(os.path.join(first, "")) and here != first:
+            return command, first, ""
+        return command, None, ""
+    if kind == "code":
+        return command, None, ""
+    assert index is not None
+    given = os.fsdecode(command[index])
+    start = _start_directory(given, getattr(main, "__file__", None))
+    program = os.path.join(start or here, given)
+    try:
+        mode = os.stat(program).st_mode
+    except OSError:
+        mode = 0
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return None, None, "its program {!r} is not a file that can be read again (a pipe?)".format(given)
+    # From the directory it started in, as it was given (the same sys.argv[0]), when the
+    # program has changed directory since; else by its absolute path.
+    if start is not None:
+        return command, (start if start != here else None), ""
+    command[index] = os.path.abspath(program)
+    return command, None, ""
 
 
 def is_active() -> bool:
@@ -158,14 +182,14 @@ def activate() -> bool:
         )
     # The environment it starts with, from envtrack-inject: here, where a failure can
     # still be reported and the script go on, not after this process is replaced.
-    current = dict(os.environb)
-    current[_REEXEC.encode()] = str(os.getpid()).encode()
     try:
-        env = _snapshot.applied_environment_here(current)
+        env = _snapshot.applied_environment_here(dict(os.environb))
     except _native.EnvtrackError as error:
         return _untracked(str(error).replace("envtrack: ", "", 1))
     if not any(_native._is_library(e) for e in env.get(b"LD_PRELOAD", b"").split(b":")):  # noqa: SLF001
         return _untracked("{} gave no environment with the library".format(_native.injector()))
+    # Marked here, whatever envtrack-inject gave: the run it starts is the last.
+    env[_REEXEC.encode()] = str(os.getpid()).encode()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

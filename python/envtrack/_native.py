@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 LIBRARY_NAME = "libenvtrack.so"
 
@@ -105,6 +105,7 @@ def run_injector(
         EnvtrackError: it could not be started or exited non-zero.
     """
     program = injector()
+    shown = " ".join("<snapshot>" if a == PIPE else a for a in args)
     reader = writer = -1
     feeder = None
     if pipe is not None:
@@ -147,11 +148,38 @@ def run_injector(
         sys.stderr.write(done.stderr.decode("utf-8", "replace"))
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip()
-        shown = " ".join(a for a in args if not a.startswith("/dev/fd/"))
         raise EnvtrackError(
             "envtrack: {} {} failed (exit status {}): {}".format(program, shown, done.returncode, said)
         )
     return done.stdout
+
+
+def control_env() -> Dict[bytes, bytes]:
+    """The environment ``envtrack-inject`` runs with when the environment it
+    works on comes on its standard input: envtrack's settings alone
+    (``ENVTRACK_LISTS``, ``ENVTRACK_LOG``, …), so that no value, however long,
+    and no ``LD_PRELOAD`` of the caller's stands in its way."""
+    return {
+        name: value
+        for name, value in os.environb.items()
+        if name.startswith(b"ENVTRACK_") and not name.startswith(b"ENVTRACK_STATE")
+    }
+
+
+def env_bytes(env: Mapping[bytes, bytes]) -> bytes:
+    """An environment as ``/proc/PID/environ`` holds it: ``NAME=VALUE`` entries,
+    each ended by a NUL byte."""
+    return b"".join(name + b"=" + value + b"\0" for name, value in env.items())
+
+
+def parse_env(out: bytes) -> Dict[bytes, bytes]:
+    """The reverse of :func:`env_bytes` (the first entry of a name wins)."""
+    result: Dict[bytes, bytes] = {}
+    for entry in out.split(b"\0"):
+        if entry:
+            name, _, value = entry.partition(b"=")
+            result.setdefault(name, value)
+    return result
 
 
 def _is_library(path: bytes) -> bool:

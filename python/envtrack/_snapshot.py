@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import stat
+import sys
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native
@@ -61,57 +62,27 @@ def _changed_by_environ() -> Dict[bytes, Optional[bytes]]:
     return environ._base_values()  # noqa: SLF001 - the package's own object
 
 
-# The kernel refuses an environment string this long (MAX_ARG_STRLEN, with its NUL).
-_MAX_STRING = 32 * 4096
-
-
-def _oversized(name: bytes, value: Optional[bytes]) -> bool:
-    return value is not None and len(name) + 1 + len(value) + 1 > _MAX_STRING
-
-
-def _entry(op: str, name: bytes, value: Optional[bytes]) -> Dict[str, Any]:
-    """A snapshot entry, with ``_b64`` fields for bytes that are not UTF-8."""
-    entry: Dict[str, Any] = {"op": op}
-    for key, data in (("name", name), ("value", value)):
-        if data is None:
-            continue
-        try:
-            entry[key] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            entry[key + "_b64"] = base64.b64encode(data).decode("ascii")
-    entry["sep"] = ":"
-    return entry
-
-
 def _taken_without_library() -> Snapshot:
     """The snapshot of a process without the library: what it inherited, and
     the changes made through ``envtrack.environ``, found by ``envtrack-inject
     export --base`` against their values before, in ``os.environ`` as Python
     sees it (C code such as readline may have changed the process's own
-    environment around it). A value too long for the kernel to pass to
-    ``envtrack-inject`` is carried as a ``set`` (or its removal as an
-    ``unset``) from here."""
-    changed = _changed_by_environ()
+    environment around it). Both environments go through a pipe and standard
+    input, so no value is too long."""
     current = dict(os.environb)
     base = dict(current)
-    long_ones = []
-    for name, value in changed.items():
-        if _oversized(name, value) or _oversized(name, current.get(name)):
-            long_ones.append(name)
-            base.pop(name, None)
-            current.pop(name, None)
-        elif value is None:
+    for name, value in _changed_by_environ().items():
+        if value is None:
             base.pop(name, None)
         else:
             base[name] = value
-    stdin = b"".join(name + b"=" + value + b"\0" for name, value in base.items())
-    out = _native.run_injector(["export", "--allow-untracked", "--base", "-"], stdin=stdin, env=current)
-    taken: Snapshot = json.loads(out)
-    for name in long_ones:
-        now = os.environb.get(name)
-        if now != changed[name]:
-            taken["tracked"].append(_entry("set" if now is not None else "unset", name, now))
-    return taken
+    out = _native.run_injector(
+        ["export", "--allow-untracked", "--base", _native.PIPE, "--on", "-"],
+        stdin=_native.env_bytes(current),
+        pipe=_native.env_bytes(base),
+        env=_native.control_env(),
+    )
+    return json.loads(out)
 
 
 def snapshot() -> Snapshot:
@@ -161,54 +132,71 @@ def export(path: Union[str, "os.PathLike[str]"]) -> None:
         os.close(descriptor)
 
 
-def applied_environment(
-    source: Union[str, "os.PathLike[str]", Mapping[str, Any]],
-    base: Mapping[bytes, bytes],
-) -> Dict[bytes, bytes]:
+Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
+
+
+def applied_environment(source: Source, base: Mapping[bytes, bytes], *, tracked: bool = True) -> Dict[bytes, bytes]:
     """The environment a worker gets when ``source`` (a snapshot file, or a
     snapshot as :func:`snapshot` returns it) is applied on ``base``: list changes
-    extend ``base``'s own values, and the library is preloaded with the state, so
-    tracking goes on in the worker. ``base`` is handed over on standard input,
-    not as ``envtrack-inject``'s own environment (it may hold an ``LD_PRELOAD``
-    or values the kernel would refuse)."""
-    stdin = b"".join(name + b"=" + value + b"\0" for name, value in base.items())
+    extend ``base``'s own values and, ``tracked``, the library is preloaded with
+    the state, so tracking goes on in the worker. ``base`` goes to
+    ``envtrack-inject`` on its standard input, not as its own environment (it
+    may hold an ``LD_PRELOAD``, or values the kernel would not pass)."""
     if isinstance(source, Mapping):
         snapshot_arg, pipe = _native.PIPE, json.dumps(source, ensure_ascii=False).encode("utf-8")
     else:
-        snapshot_arg, pipe = os.fspath(source), None
-    args = ["apply", "--snapshot", snapshot_arg, "--print-env", "--on", "-"]
-    return _parse_env(_native.run_injector(args, stdin=stdin, pipe=pipe))
+        snapshot_arg, pipe = os.fsdecode(os.fspath(source)), None
+    args = ["apply", "--snapshot", snapshot_arg, "--print-env", "--on", "-"] + ([] if tracked else ["--untracked"])
+    out = _native.run_injector(args, stdin=_native.env_bytes(base), pipe=pipe, env=_native.control_env())
+    return _native.parse_env(out)
+
+
+def applied_environment_or_values(source: Source, base: Mapping[bytes, bytes], where: str) -> Dict[bytes, bytes]:
+    """:func:`applied_environment`, else, where tracking cannot go on (the
+    library cannot be preloaded from where it is installed: a path with a
+    space), the values alone after one ``envtrack:`` line saying so."""
+    try:
+        return applied_environment(source, base)
+    except _native.EnvtrackError as tracked_error:
+        try:
+            values = applied_environment(source, base, tracked=False)
+        except _native.EnvtrackError:
+            raise tracked_error from None
+        sys.stderr.write("{}; {} get the values, untracked\n".format(tracked_error, where))
+        return values
 
 
 def applied_environment_here(env: Mapping[bytes, bytes]) -> Dict[bytes, bytes]:
     """The environment a program started from ``env`` under the library gets:
     what ``envtrack-inject -- PROGRAM`` would give it (the inherited state and
     its directives applied, the library preloaded)."""
-    return _parse_env(_native.run_injector(["apply", "--print-env"], env=dict(env)))
+    out = _native.run_injector(["apply", "--print-env", "--on", "-"], stdin=_native.env_bytes(env), env=_native.control_env())
+    return _native.parse_env(out)
 
 
-def _parse_env(out: bytes) -> Dict[bytes, bytes]:
-    result: Dict[bytes, bytes] = {}
-    for entry in out.split(b"\0"):
-        if entry:
-            name, _, value = entry.partition(b"=")
-            result[name] = value
-    return result
+def too_long(name: bytes, value: bytes) -> bool:
+    """Whether the kernel would refuse ``NAME=VALUE`` in an environment (128 KiB
+    with its NUL). ``envtrack-inject`` moves such a value into the state it hands
+    on, where the library restores it in the children: it stays here as it is."""
+    return len(name) + len(value) + 2 > 32 * 4096
 
 
-_OWN = (b"ENVTRACK_STATE", b"LD_PRELOAD")
+def is_own(name: bytes) -> bool:
+    """envtrack's own variables, the state, which a library loaded here hands
+    on itself (it also puts itself in ``LD_PRELOAD``, whatever else is there)."""
+    return name == b"ENVTRACK_STATE" or name.startswith(b"ENVTRACK_STATE_")
 
 
 def replace_environment(target: Mapping[bytes, bytes], *, keep_own: bool) -> List[str]:
     """Makes ``os.environ`` equal to ``target``; returns the names changed. With
-    ``keep_own``, envtrack's own variables (the state, ``LD_PRELOAD``) are left
-    to the library loaded here, which hands them on itself."""
+    ``keep_own``, envtrack's own variables (:func:`is_own`) are left to the
+    library loaded here."""
 
     def own(name: bytes) -> bool:
-        return keep_own and (name in _OWN or name.startswith(b"ENVTRACK_STATE_"))
+        return keep_own and is_own(name)
 
     changed = []
-    for name in [n for n in os.environb if n not in target and not own(n)]:
+    for name in [n for n in os.environb if n not in target and not own(n) and not too_long(n, os.environb[n])]:
         del os.environb[name]
         changed.append(os.fsdecode(name))
     for name, value in target.items():
@@ -218,7 +206,7 @@ def replace_environment(target: Mapping[bytes, bytes], *, keep_own: bool) -> Lis
     return changed
 
 
-def apply(source: Union[str, "os.PathLike[str]", Mapping[str, Any]]) -> List[str]:
+def apply(source: Source) -> List[str]:
     """Applies a snapshot to this process's environment, in a worker, before it
     starts anything: what it sets, removes and extends (list variables keep this
     node's own elements) is in ``os.environ`` for every child it starts, and
@@ -236,5 +224,5 @@ def apply(source: Union[str, "os.PathLike[str]", Mapping[str, Any]]) -> List[str
     Raises:
         EnvtrackError: the snapshot is malformed (nothing is changed then).
     """
-    target = applied_environment(source, dict(os.environb))
+    target = applied_environment_or_values(source, dict(os.environb), "this process's children")
     return replace_environment(target, keep_own=_native.library_loaded())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from distributed.diagnostics.plugin import NannyPlugin
 
@@ -39,8 +39,9 @@ class EnvtrackPlugin(NannyPlugin):
     variable the driver changed wins over the nanny's ``distributed.nanny.environ``
     and ``pre-spawn-environ`` settings for that variable (Dask's
     ``OMP_NUM_THREADS=1``, say). Unregistering it
-    (``client.unregister_worker_plugin("envtrack", nanny=True)``) gives the nanny
-    back its own environment for the next worker start.
+    (``client.unregister_worker_plugin("envtrack", nanny=True)``) takes back what
+    it changed in the nanny (what changed since is left alone) for the next
+    worker start.
     """
 
     name = "envtrack"
@@ -52,52 +53,76 @@ class EnvtrackPlugin(NannyPlugin):
 
     def setup(self, nanny: Any) -> None:
         """On each nanny: the worker it starts next gets the snapshot applied to
-        the nanny's own environment (as it was before any envtrack plugin)."""
-        before = getattr(nanny, _SAVED, None)
-        if before is None:
-            before = {
-                "environ": dict(os.environb),
-                "env": dict(nanny.env),
-                "pre_spawn_env": dict(nanny.pre_spawn_env),
-                "sys_path": list(sys.path),
-            }
-            setattr(nanny, _SAVED, before)
-        target = _snapshot.applied_environment(self.snapshot, before["environ"])
-        _snapshot.replace_environment(target, keep_own=_native.library_loaded())
-        changed = {
-            os.fsdecode(name)
-            for name in set(target) | set(before["environ"])
-            if target.get(name) != before["environ"].get(name)
-        }
+        the nanny's own environment."""
+        _undo(nanny)  # a plugin registered before (this one replaces it)
+        keep_own = _native.library_loaded()
+        before = dict(os.environb)
+        target = _snapshot.applied_environment_or_values(self.snapshot, before, "the Dask workers")
+        done = _Done()
+        for name in set(target) | set(before):
+            value = target.get(name)
+            if value == before.get(name) or (keep_own and _snapshot.is_own(name)):
+                continue
+            if value is None and _snapshot.too_long(name, before[name]):
+                continue
+            done.environ[name] = (before.get(name), value)
+            if value is None:
+                del os.environb[name]
+            else:
+                os.environb[name] = value
         # The nanny puts these into the worker's environment after ours: for what the
         # driver changed, the driver's value stands.
+        changed = {os.fsdecode(name) for name in done.environ}
         for attribute in ("env", "pre_spawn_env"):
             settings = getattr(nanny, attribute)
-            settings.clear()
-            settings.update({k: v for k, v in before[attribute].items() if k not in changed})
-        sys.path[:] = _with_python_path(before["sys_path"], target.get(b"PYTHONPATH"))
+            for name in changed & set(settings):
+                done.settings.append((attribute, name, settings.pop(name)))
+        done.sys_path = _python_path_entries(sys.path, target.get(b"PYTHONPATH"))
+        sys.path[1:1] = done.sys_path
+        setattr(nanny, _SAVED, done)
 
     def teardown(self, nanny: Any) -> None:
-        """The nanny's own environment back, for its next worker start."""
-        before = getattr(nanny, _SAVED, None)
+        """Takes back what :meth:`setup` changed, for the nanny's next worker start."""
+        _undo(nanny)
+
+
+class _Done:
+    """What a plugin's setup changed in a nanny (and its process), to be taken back."""
+
+    def __init__(self) -> None:
+        self.environ: Dict[bytes, Tuple[Optional[bytes], Optional[bytes]]] = {}
+        self.settings: List[Tuple[str, str, str]] = []
+        self.sys_path: List[str] = []
+
+
+def _undo(nanny: Any) -> None:
+    """Takes back what the plugin changed, where it is still as the plugin left
+    it: with a LocalCluster the nannies run in the driver, whose later changes
+    stay."""
+    done = getattr(nanny, _SAVED, None)
+    if done is None:
+        return
+    for name, (before, after) in done.environ.items():
+        if os.environb.get(name) != after:
+            continue
         if before is None:
-            return
-        _snapshot.replace_environment(before["environ"], keep_own=_native.library_loaded())
-        for attribute in ("env", "pre_spawn_env"):
-            settings = getattr(nanny, attribute)
-            settings.clear()
-            settings.update(before[attribute])
-        sys.path[:] = before["sys_path"]
-        delattr(nanny, _SAVED)
+            del os.environb[name]
+        else:
+            os.environb[name] = before
+    for attribute, name, value in done.settings:
+        getattr(nanny, attribute).setdefault(name, value)
+    for entry in done.sys_path:
+        if entry in sys.path:
+            sys.path.remove(entry)
+    delattr(nanny, _SAVED)
 
 
-def _with_python_path(nanny_path: List[str], python_path: Optional[bytes]) -> List[str]:
-    """The nanny's ``sys.path`` with ``PYTHONPATH``'s entries where an interpreter
-    puts them (after the script's directory). Dask starts a worker with
-    multiprocessing's spawn, which gives the worker the nanny's ``sys.path``
-    instead of the one its own ``PYTHONPATH`` makes."""
+def _python_path_entries(nanny_path: List[str], python_path: Optional[bytes]) -> List[str]:
+    """``PYTHONPATH``'s entries the nanny's ``sys.path`` lacks, to go where an
+    interpreter puts them (after the script's directory). Dask starts a worker
+    with multiprocessing's spawn, which gives the worker the nanny's
+    ``sys.path`` instead of the one its own ``PYTHONPATH`` makes."""
     if not python_path:
-        return list(nanny_path)
+        return []
     entries = [os.fsdecode(e) for e in python_path.split(b":") if e]
-    added = [e for i, e in enumerate(entries) if e not in nanny_path and e not in entries[:i]]
-    return [*nanny_path[:1], *added, *nanny_path[1:]]
+    return [e for i, e in enumerate(entries) if e not in nanny_path and e not in entries[:i]]

@@ -23,7 +23,7 @@ import re
 import sys
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import _native, _snapshot
+from . import _snapshot
 
 # What Ray's expansion of env_vars would alter in a value (os.path.expandvars, then
 # the removal of any ${NAME} left): such a value is not carried.
@@ -34,6 +34,9 @@ _OWN = re.compile(r"^ENVTRACK_STATE(_\d+)?$")
 # What the node's value is written as for Ray, and what stands for it while
 # envtrack-inject applies the snapshot (a value of the driver's cannot hold it).
 _SENTINEL = "\x01envtrack-node-value\x01"
+# Operations whose effect depends on the node's value, which Ray's expansion
+# cannot decide: left out, unless a later operation replaces that value.
+_CONDITIONAL = {"remove": "a removal from the node's value", "add": "set only where the node lacks it"}
 # Ray removes what it could not expand only for names of this form.
 _RAY_NAME = re.compile(r"[A-Z0-9_]+")
 
@@ -50,13 +53,16 @@ def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
     """
     taken = dict(snapshot) if snapshot is not None else _snapshot.snapshot()
     names: List[str] = []
+    conditional: Dict[str, str] = {}  # what depends on the node's value beyond placing it
     for entry in [*taken["tracked"], *taken["job"], *taken["app"]]:
-        name = _snapshot.to_directive(entry).name
-        if name not in names and not _OWN.match(name):
-            names.append(name)
+        directive = _snapshot.to_directive(entry)
+        if directive.name not in names and not _OWN.match(directive.name):
+            names.append(directive.name)
+        if directive.op in _CONDITIONAL:
+            conditional.setdefault(directive.name, _CONDITIONAL[directive.op])
     # The node's values are unknown here: apply on stand-ins, written as ${NAME} for Ray.
     base = {os.fsencode(name): _SENTINEL.encode() for name in names}
-    applied = _snapshot.applied_environment(taken, base)
+    applied = _snapshot.applied_environment(taken, base, tracked=False)
     out: Dict[str, str] = {}
     left_out: List[str] = []
     for name in names:
@@ -64,13 +70,12 @@ def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
         if value is None:
             left_out.append("{} (removed)".format(name))
             continue
-        if name == "LD_PRELOAD":
-            # Not the library envtrack-inject preloads for tracking (Ray's workers are not tracked).
-            value = b":".join(e for e in value.split(b":") if e and not _native._is_library(e))  # noqa: SLF001
         text = os.fsdecode(value)
-        if text == _SENTINEL:
+        if _SENTINEL in text and name in conditional:
+            left_out.append("{} ({})".format(name, conditional[name]))
+        elif text == _SENTINEL:
             continue  # unchanged on the node
-        if _EXPANDED.search(text.replace(_SENTINEL, "")):
+        elif _EXPANDED.search(text.replace(_SENTINEL, "")):
             left_out.append("{} (Ray would expand its '$')".format(name))
         elif _SENTINEL in text and not _RAY_NAME.fullmatch(name):
             left_out.append("{} (a name Ray does not expand)".format(name))

@@ -131,6 +131,17 @@ class LongValues(Scratch):
         self.assertEqual(tracked["ET_GONE_LONG"], (envtrack.Directive("unset", "ET_GONE_LONG", None, ":"),))
 
 
+    def test_any_long_value_in_the_environment_leaves_snapshot_and_apply_working(self) -> None:
+        os.environ["ET_BIG_AROUND"] = "b" * 200_000
+        for i in range(12):
+            os.environ["ET_MANY_{}".format(i)] = "m" * 100_000
+        envtrack.environ["ET_SMALL"] = "1"
+        self.assertEqual(envtrack.environ.tracked()["ET_SMALL"][0].value, "1")
+        changed = envtrack.apply({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "ET_S", "value": "s"}], "job": [], "app": []})
+        self.assertIn("ET_S", changed)
+        self.assertEqual(os.environ["ET_BIG_AROUND"], "b" * 200_000)
+
+
 class SnapshotExportApply(Scratch):
     def test_export_is_0600_json_and_apply_extends_this_nodes_lists(self) -> None:
         os.environ["PATH"] = "/usr/bin:/bin"
@@ -176,6 +187,17 @@ class SnapshotExportApply(Scratch):
         with self.assertRaises(OSError):
             envtrack.export(link)
 
+    def test_apply_takes_a_path_as_str_bytes_or_pathlike(self) -> None:
+        import pathlib
+
+        target = os.path.join(self.dir.name, "s.json")
+        with open(target, "w") as f:
+            json.dump({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "ET_P", "value": "p"}], "job": [], "app": []}, f)
+        for source in (target, os.fsencode(target), pathlib.Path(target)):
+            os.environ.pop("ET_P", None)
+            envtrack.apply(source)
+            self.assertEqual(os.environ["ET_P"], "p")
+
     def test_apply_of_a_dict_and_a_malformed_snapshot(self) -> None:
         envtrack.apply({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "ET_D", "value": "d"}], "job": [], "app": []})
         self.assertEqual(os.environ["ET_D"], "d")
@@ -220,6 +242,26 @@ class RayEnvVars(Scratch):
         self.assertEqual(said.count("envtrack:"), 1, said)
         for left_out in ("ET_DOLLAR (Ray would", "ET_SELF (Ray would", "ET_GONE (removed)"):
             self.assertIn(left_out, said)
+
+    def test_what_depends_on_the_nodes_value_beyond_placing_it_is_named(self) -> None:
+        snapshot = {
+            "envtrack_snapshot": 1,
+            "tracked": [{"op": "prepend", "name": "PATH", "value": "/opt/x"}],
+            "job": [{"op": "remove", "name": "PATH", "value": "/usr/local/bin"}, {"op": "add", "name": "ET_ADD", "value": "a"}],
+            "app": [{"op": "remove", "name": "ET_SET", "value": "z"}, {"op": "set", "name": "ET_SET", "value": "v"}],
+        }
+        errors = os.path.join(self.dir.name, "stderr")
+        with open(errors, "w+") as stderr:
+            saved, sys.stderr = sys.stderr, stderr
+            try:
+                env_vars = envtrack.ray.env_vars(snapshot)
+            finally:
+                sys.stderr = saved
+            stderr.seek(0)
+            said = stderr.read()
+        self.assertEqual(env_vars, {"ET_SET": "v"})
+        self.assertIn("PATH (a removal from the node's value)", said)
+        self.assertIn("ET_ADD (set only where the node lacks it)", said)
 
     def test_ld_preload_keeps_the_users_libraries_but_not_envtracks(self) -> None:
         os.environ.pop("LD_PRELOAD", None)

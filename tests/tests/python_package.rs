@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use envtrack_tests::launchers::{dask_python, output_within, ray_python, success_within, venv, Dask, Ray};
 use envtrack_tests::python_package::{fresh_venv, install_wheel, wheel};
-use envtrack_tests::{envtrack_lines, scratch, workspace};
+use envtrack_tests::{envtrack_lines, scratch, shell_quote, workspace};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -204,9 +204,12 @@ fn activate_refuses_what_it_cannot_run_again_and_goes_on_untracked_when_the_libr
     // An "injector" whose environment preloads a library ld.so cannot load: the interpreter is
     // run again once, then one line, and the script goes on untracked (the marker gone).
     let fake = dir.join("fake-inject");
-    let body = "#!/bin/sh\nexec /usr/bin/python3 -c 'import os, sys; e = dict(os.environb); \
-                e[b\"LD_PRELOAD\"] = b\"/nonexistent/libenvtrack.so\"; \
-                sys.stdout.buffer.write(b\"\".join(k + b\"=\" + v + b\"\\0\" for k, v in e.items()))'\n";
+    // (It answers `apply --print-env --on -` as envtrack-inject does: the environment on its
+    // standard input, changed.)
+    let body = "#!/bin/sh\nexec /usr/bin/python3 -c 'import sys; \
+                e = [x for x in sys.stdin.buffer.read().split(b\"\\0\") if x and not x.startswith(b\"LD_PRELOAD=\")]; \
+                e.append(b\"LD_PRELOAD=/nonexistent/libenvtrack.so\"); \
+                sys.stdout.buffer.write(b\"\".join(x + b\"\\0\" for x in e))'\n";
     fs::write(&fake, body).unwrap();
     success_within(Command::new("chmod").arg("755").arg(&fake), LIMIT);
     let out = success_within(clean(venv, &python, &dir).env("ENVTRACK_INJECT", &fake).arg(&script), LIMIT);
@@ -282,6 +285,49 @@ fn activate_after_a_change_of_directory_and_with_the_library_loaded_under_anothe
     // (Python, started in a C locale under the library, sets LC_CTYPE itself (PEP 538): tracked too.)
     assert!(text(&out.stdout).contains("active True 1-none ['AFTER'"), "{}", text(&out.stdout));
     assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn activate_goes_by_the_command_line_not_sys_argv_and_runs_zipapps_and_directories() {
+    let venv = plain_venv();
+    let dir = scratch("python-activate-forms");
+    let python = venv.join("bin/python");
+
+    // sys.argv changed before the call: the program is still known to come from standard input,
+    // or to be the script it was.
+    let renamed = format!("import sys\nsys.argv[0] = 'prog'\n{ACTIVATED}");
+    let line = format!("printf '%s' {} | {} -", shell_quote(&renamed), python.display());
+    let out = output_within(clean(venv, "bash", &dir).args(["-c", &line]), LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("read from standard input"), "{}", text(&out.stderr));
+    let popped = format!("import sys\nsys.argv.pop(0)\n{ACTIVATED}");
+    fs::write(dir.join("popped.py"), popped).unwrap();
+    let out = success_within(clean(venv, &python, &dir).current_dir(&dir).arg("popped.py"), LIMIT);
+    assert_eq!(starts(&out).len(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // A relative file read before a change of directory is read again from where it started.
+    fs::create_dir_all(dir.join("work")).unwrap();
+    fs::write(dir.join("work/data.txt"), "data\n").unwrap();
+    let reads = format!("import os, sys\nprint('read', open(sys.argv[1]).read().strip())\nos.chdir('/')\n{ACTIVATED}");
+    fs::write(dir.join("work/reads.py"), reads).unwrap();
+    let out =
+        success_within(clean(venv, &python, &dir).current_dir(dir.join("work")).args(["reads.py", "data.txt"]), LIMIT);
+    assert_eq!(text(&out.stdout).matches("read data").count(), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("active True"), "{}", text(&out.stdout));
+
+    // A directory with __main__.py, and a zip application.
+    fs::create_dir_all(dir.join("app")).unwrap();
+    fs::write(dir.join("app/__main__.py"), ACTIVATED).unwrap();
+    let mut zipapp = clean(venv, &python, &dir);
+    zipapp.current_dir(&dir).args(["-m", "zipapp", "app", "-o", "app.pyz"]);
+    success_within(&mut zipapp, LIMIT);
+    for program in ["app", "app.pyz"] {
+        let out = success_within(clean(venv, &python, &dir).current_dir(&dir).args([program, "z"]), LIMIT);
+        let starts = starts(&out);
+        assert_eq!(starts.len(), 2, "{program}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(starts[0], starts[1], "{program}: the same sys.argv");
+        assert!(text(&out.stdout).contains("active True"), "{program}: {}", text(&out.stdout));
+    }
 }
 
 #[test]
@@ -363,6 +409,24 @@ fn dask_workers_restart_with_the_drivers_changes_and_workers_added_later_start_w
 }
 
 #[test]
+fn dask_local_cluster_nannies_in_the_driver_get_it_and_unregistering_leaves_the_drivers_changes() {
+    let venv_dir = venv("dask");
+    install_wheel(&venv_dir);
+    let dir = scratch("python-dask-local");
+    let script = workspace().join("tests/python/dask_local_cluster.py");
+    let out = success_within(clean(&venv_dir, dask_python(), &dir).current_dir(&dir).arg(&script), LIMIT);
+    let seen = json_lines(&out);
+    assert_eq!(seen.len(), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(seen[0]["worker"]["FROM_PLUGIN"], "yes", "{}", seen[0]);
+    assert_eq!(seen[0]["worker"]["STAGE"], "1", "{}", seen[0]);
+    assert_eq!(
+        seen[0]["driver_after_unregister"],
+        serde_json::json!({"STAGE": "2", "LATE": "x", "FROM_PLUGIN": "yes"}),
+        "the driver's own changes stay"
+    );
+}
+
+#[test]
 fn ray_tasks_and_actors_get_the_drivers_changes_also_those_made_after_ray_init() {
     let venv_dir = venv("ray");
     install_wheel(&venv_dir);
@@ -391,4 +455,27 @@ fn ray_tasks_and_actors_get_the_drivers_changes_also_those_made_after_ray_init()
     }
     assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
     drop(ray);
+}
+
+#[test]
+fn in_a_venv_whose_path_has_a_space_the_values_still_travel_untracked() {
+    let venv = fresh_venv(&scratch("python-space").join("with space/venv"));
+    let home = scratch("python-space-home");
+    let script = r#"import os, sys, envtrack, envtrack.ray
+print("active", envtrack.activate(), flush=True)
+envtrack.environ["NOTE"] = "n"
+print("ray", envtrack.ray.env_vars(), flush=True)
+changed = envtrack.apply({"envtrack_snapshot": 1, "tracked": [{"op": "set", "name": "GOT", "value": "g"}], "job": [], "app": []})
+print("apply", os.environ["GOT"], "GOT" in changed, flush=True)
+"#;
+    let file = home.join("space.py");
+    fs::write(&file, script).unwrap();
+    let out = success_within(clean(&venv, venv.join("bin/python"), &home).arg(&file), LIMIT);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("active False\n"), "{stdout}");
+    assert!(stdout.contains("ray {'NOTE': 'n'}\n"), "{stdout}");
+    assert!(stdout.contains("apply g True\n"), "{stdout}");
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 2, "activate's and apply's: {}", text(&out.stderr));
+    assert!(lines.iter().all(|l| l.contains("a path containing ':' or a space")), "{lines:?}");
 }
