@@ -129,7 +129,7 @@ else
 fi
 
 if [[ $mode == tests ]]; then
-  # Python virtual environments from PyPI (Dask; Ray; the Open MPI 5, MPICH 5 and Intel MPI wheels),
+  # Python virtual environments from PyPI (Dask; Ray; mypy and vermin, which check the Python package; the Open MPI 5, MPICH 5 and Intel MPI wheels),
   # listed in tests/launchers/venvs.txt; the tests make them too when they are missing (after a
   # cargo clean). Does nothing for those already there.
   say "the Python virtual environments of tests/launchers/venvs.txt, under target/e2e/ (from PyPI, made once)"

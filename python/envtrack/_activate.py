@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from typing import List, Optional, Tuple, Union
 
-from . import _native, _snapshot
+from . import _native
+
+TYPE_CHECKING = False  # as in _native: typing only for the type checker
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple, Union
 
 _REEXEC = "ENVTRACK_REEXEC"
 
-Arg = Union[str, bytes]
+if TYPE_CHECKING:
+    Arg = Union[str, bytes]
 
 
 class ActivationError(RuntimeError):
@@ -182,6 +186,8 @@ def activate() -> bool:
         )
     # The environment it starts with, from envtrack-inject: here, where a failure can
     # still be reported and the script go on, not after this process is replaced.
+    from . import _snapshot
+
     try:
         env = _snapshot.applied_environment_here(dict(os.environb))
     except _native.EnvtrackError as error:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import collections.abc
 import os
-from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
 from . import _snapshot
 
+TYPE_CHECKING = False  # as in _native: typing only for the type checker
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
-class Environ(MutableMapping[str, str]):
+    _Mapping = MutableMapping[str, str]
+else:
+    _Mapping = collections.abc.MutableMapping
+
+
+class Environ(_Mapping):
     """A drop-in for ``os.environ``: reading and writing it reads and writes
     ``os.environ`` (so ``os.getenv``, ``subprocess`` and C code see the same
     values), and what is set through it travels to every child and worker.
@@ -91,7 +99,7 @@ class Environ(MutableMapping[str, str]):
         """A ``dict`` of the environment, as ``os.environ.copy()``."""
         return dict(os.environ)
 
-    def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
+    def setdefault(self, key: str, value: str) -> str:
         if key not in os.environ:
             self[key] = value
         return os.environ[key]
@@ -101,20 +109,20 @@ class Environ(MutableMapping[str, str]):
             del self[key]
 
     def __or__(self, other: Mapping[str, str]) -> Dict[str, str]:
-        if not isinstance(other, Mapping):
+        if not isinstance(other, collections.abc.Mapping):
             return NotImplemented
         merged = dict(os.environ)
         merged.update(other)
         return merged
 
     def __ror__(self, other: Mapping[str, str]) -> Dict[str, str]:
-        if not isinstance(other, Mapping):
+        if not isinstance(other, collections.abc.Mapping):
             return NotImplemented
         merged = dict(other)
         merged.update(os.environ)
         return merged
 
-    def __ior__(self, other: Any) -> "Environ":
+    def __ior__(self, other: Any) -> "Environ":  # type: ignore[misc]  # as os.environ's: in place
         self.update(other)
         return self
 

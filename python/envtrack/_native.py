@@ -9,10 +9,13 @@ in a ``PREFIX`` install). Everything this package knows about snapshots it asks
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-from typing import Dict, Mapping, Optional, Sequence
+
+# Not `typing.TYPE_CHECKING`: importing typing (and subprocess, json, …) would
+# cost every `import envtrack` several milliseconds, twice under activate().
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Mapping, Optional, Sequence
 
 LIBRARY_NAME = "libenvtrack.so"
 
@@ -74,6 +77,8 @@ def injector() -> str:
     if explicit:
         return explicit
     if _found is None:
+        import shutil
+
         _found = _installed_injector() or _beside_package() or shutil.which("envtrack-inject")
     if _found:
         return _found
@@ -104,6 +109,8 @@ def run_injector(
     Raises:
         EnvtrackError: it could not be started or exited non-zero.
     """
+    import subprocess
+
     program = injector()
     shown = " ".join("<snapshot>" if a == PIPE else a for a in args)
     reader = writer = -1

@@ -3,49 +3,61 @@ directives), as ``envtrack-inject export`` writes it, and applying one here."""
 
 from __future__ import annotations
 
-import base64
+import collections
+import collections.abc
 import errno
-import json
 import os
 import stat
 import sys
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native
 
-Snapshot = Dict[str, Any]
+TYPE_CHECKING = False  # as in _native: typing only for the type checker
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+    Snapshot = Dict[str, Any]
+    Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
+else:
+    Snapshot = dict
 """A snapshot as :func:`snapshot` returns it: the JSON of ``envtrack-inject export``
 (keys ``envtrack_snapshot``, ``tracked``, ``job``, ``app``; each entry has ``op``,
 ``name``, ``value`` and ``sep``, or ``name_b64``/``value_b64`` for bytes that are
 not UTF-8)."""
 
 
-class Directive(NamedTuple):
-    """One operation on one variable: a tracked change or a directive.
+if TYPE_CHECKING:
 
-    ``op`` is ``set``, ``add``, ``unset``, ``prepend``, ``append`` or ``remove``;
-    ``value`` is ``None`` for ``unset``; ``sep`` is the list separator.
-    Names and values are ``str`` decoded as ``os.environ`` decodes them.
-    """
+    class Directive(NamedTuple):
+        op: str
+        name: str
+        value: Optional[str]
+        sep: str
 
-    op: str
-    name: str
-    value: Optional[str]
-    sep: str
+    class Directives(NamedTuple):
+        job: Tuple[Directive, ...]
+        app: Tuple[Directive, ...]
 
+else:
+    Directive = collections.namedtuple("Directive", "op name value sep", module="envtrack")
+    Directives = collections.namedtuple("Directives", "job app", module="envtrack")
 
-class Directives(NamedTuple):
-    """The directives in effect here: ``job`` level (every process) and ``app``
-    level (the application processes: ranks, workers)."""
+Directive.__doc__ = """One operation on one variable: a tracked change or a directive.
 
-    job: Tuple[Directive, ...]
-    app: Tuple[Directive, ...]
+``op`` is ``set``, ``add``, ``unset``, ``prepend``, ``append`` or ``remove``;
+``value`` is ``None`` for ``unset``; ``sep`` is the list separator.
+Names and values are ``str`` decoded as ``os.environ`` decodes them.
+"""
+Directives.__doc__ = """The directives in effect here: ``job`` level (every process) and ``app``
+level (the application processes: ranks, workers), each a tuple of :class:`Directive`."""
 
 
 def _field(entry: Mapping[str, Any], key: str) -> Optional[str]:
     if key in entry:
         return str(entry[key])
     if key + "_b64" in entry:
+        import base64
+
         return os.fsdecode(base64.b64decode(entry[key + "_b64"]))
     return None
 
@@ -69,6 +81,8 @@ def _taken_without_library() -> Snapshot:
     sees it (C code such as readline may have changed the process's own
     environment around it). Both environments go through a pipe and standard
     input, so no value is too long."""
+    import json
+
     current = dict(os.environb)
     base = dict(current)
     for name, value in _changed_by_environ().items():
@@ -82,7 +96,8 @@ def _taken_without_library() -> Snapshot:
         pipe=_native.env_bytes(base),
         env=_native.control_env(),
     )
-    return json.loads(out)
+    taken: Snapshot = json.loads(out)
+    return taken
 
 
 def snapshot() -> Snapshot:
@@ -97,8 +112,11 @@ def snapshot() -> Snapshot:
     Raises:
         EnvtrackError: ``envtrack-inject`` is missing or refused the state.
     """
+    import json
+
     if _native.library_loaded():
-        return json.loads(_native.run_injector(["export", "--allow-untracked"]))
+        taken: Snapshot = json.loads(_native.run_injector(["export", "--allow-untracked"]))
+        return taken
     return _taken_without_library()
 
 
@@ -112,6 +130,8 @@ def export(path: Union[str, "os.PathLike[str]"]) -> None:
         OSError: the file cannot be written (the message names it).
         EnvtrackError: ``envtrack-inject`` is missing or refused the state.
     """
+    import json
+
     text = json.dumps(snapshot(), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -132,9 +152,6 @@ def export(path: Union[str, "os.PathLike[str]"]) -> None:
         os.close(descriptor)
 
 
-Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
-
-
 def applied_environment(source: Source, base: Mapping[bytes, bytes], *, tracked: bool = True) -> Dict[bytes, bytes]:
     """The environment a worker gets when ``source`` (a snapshot file, or a
     snapshot as :func:`snapshot` returns it) is applied on ``base``: list changes
@@ -142,7 +159,9 @@ def applied_environment(source: Source, base: Mapping[bytes, bytes], *, tracked:
     the state, so tracking goes on in the worker. ``base`` goes to
     ``envtrack-inject`` on its standard input, not as its own environment (it
     may hold an ``LD_PRELOAD``, or values the kernel would not pass)."""
-    if isinstance(source, Mapping):
+    import json
+
+    if isinstance(source, collections.abc.Mapping):
         snapshot_arg, pipe = _native.PIPE, json.dumps(source, ensure_ascii=False).encode("utf-8")
     else:
         snapshot_arg, pipe = os.fsdecode(os.fspath(source)), None

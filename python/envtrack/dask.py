@@ -27,7 +27,7 @@ from . import _native, _snapshot
 _SAVED = "_envtrack_before"
 
 
-class EnvtrackPlugin(NannyPlugin):
+class EnvtrackPlugin(NannyPlugin):  # type: ignore[misc]  # distributed has no type information
     """A nanny plugin that starts every worker with the driver's tracked changes.
 
     Args:
@@ -59,17 +59,17 @@ class EnvtrackPlugin(NannyPlugin):
         before = dict(os.environb)
         target = _snapshot.applied_environment_or_values(self.snapshot, before, "the Dask workers")
         done = _Done()
-        for name in set(target) | set(before):
-            value = target.get(name)
-            if value == before.get(name) or (keep_own and _snapshot.is_own(name)):
+        for variable in set(target) | set(before):
+            value = target.get(variable)
+            if value == before.get(variable) or (keep_own and _snapshot.is_own(variable)):
                 continue
-            if value is None and _snapshot.too_long(name, before[name]):
+            if value is None and _snapshot.too_long(variable, before[variable]):
                 continue
-            done.environ[name] = (before.get(name), value)
+            done.environ[variable] = (before.get(variable), value)
             if value is None:
-                del os.environb[name]
+                del os.environb[variable]
             else:
-                os.environb[name] = value
+                os.environb[variable] = value
         # The nanny puts these into the worker's environment after ours: for what the
         # driver changed, the driver's value stands.
         changed = {os.fsdecode(name) for name in done.environ}

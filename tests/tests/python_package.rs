@@ -479,3 +479,25 @@ print("apply", os.environ["GOT"], "GOT" in changed, flush=True)
     assert_eq!(lines.len(), 2, "activate's and apply's: {}", text(&out.stderr));
     assert!(lines.iter().all(|l| l.contains("a path containing ':' or a space")), "{lines:?}");
 }
+
+#[test]
+fn the_package_type_checks_strictly_and_needs_no_python_newer_than_3_8() {
+    let tools = venv("pytools");
+    let cache = scratch("python-mypy-cache");
+    let package = workspace().join("python");
+    let mut mypy = Command::new(tools.join("bin/mypy"));
+    mypy.current_dir(&package).args(["--strict", "--ignore-missing-imports", "--cache-dir"]).arg(&cache);
+    let out = output_within(mypy.arg("envtrack"), LIMIT);
+    assert!(out.status.success(), "mypy --strict:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Success: no issues found"), "{}", text(&out.stdout));
+
+    // vermin reads the code for the Python version each construct and library call needs.
+    let mut vermin = Command::new(tools.join("bin/vermin"));
+    vermin.current_dir(&package).args(["--no-tips", "--eval-annotations", "-t=3.8-", "--violations", "envtrack"]);
+    let out = output_within(&mut vermin, LIMIT);
+    assert!(out.status.success(), "vermin, Python 3.8:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let mut vermin = Command::new(tools.join("bin/vermin"));
+    vermin.current_dir(&package).args(["--no-tips", "--eval-annotations", "envtrack"]);
+    let out = success_within(&mut vermin, LIMIT);
+    assert!(text(&out.stdout).contains("Minimum required versions: 3.8"), "{}", text(&out.stdout));
+}
