@@ -47,10 +47,10 @@ def _installed_injector() -> Optional[str]:
 
 def _beside_package() -> Optional[str]:
     """``bin/envtrack-inject`` in a directory above this package: the prefix it
-    was installed into (``PREFIX/lib/pythonX.Y/site-packages/envtrack``), when
-    no installation record says so (a copy of the tree, ``pip --target``)."""
+    was installed into (``PREFIX/lib/pythonX.Y/site-packages/envtrack``; the
+    target of ``pip --target``)."""
     directory = os.path.dirname(os.path.abspath(__file__))
-    for _ in range(5):
+    for _ in range(4):
         directory = os.path.dirname(directory)
         candidate = os.path.join(directory, "bin", "envtrack-inject")
         if os.access(candidate, os.X_OK):
@@ -65,8 +65,8 @@ def injector() -> str:
     """The path of the ``envtrack-inject`` this package runs.
 
     In order: ``ENVTRACK_INJECT`` (the variable the library also reads), the one
-    installed with this package (its installation record, else ``bin/`` of the
-    prefix above it), then the first on ``PATH``. Found once: a program that
+    installed with this package (in ``bin/`` of the prefix above it, else where
+    its installation record says), then the first on ``PATH``. Found once: a program that
     changes ``PATH`` later still finds the same one.
 
     Raises:
@@ -79,7 +79,10 @@ def injector() -> str:
     if _found is None:
         import shutil
 
-        _found = _installed_injector() or _beside_package() or shutil.which("envtrack-inject")
+        # Beside the package first: where pip puts it for every kind of install, found in
+        # microseconds; the installation record (importlib.metadata: tens of milliseconds) when
+        # the layout is another.
+        _found = _beside_package() or _installed_injector() or shutil.which("envtrack-inject")
     if _found:
         return _found
     raise EnvtrackError(
