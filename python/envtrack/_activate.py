@@ -88,6 +88,14 @@ def _start_directory(given: str, main_file: Optional[str]) -> Optional[str]:
     return None
 
 
+def _cwd() -> Optional[str]:
+    """The working directory, None when it was removed."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
     """The command line to run this interpreter again with and the directory to
     run it in (None: here), or (None, None, why it cannot be run again)."""
@@ -99,7 +107,7 @@ def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
     command[0] = sys.executable  # the same interpreter, and so the same virtual environment
     kind, index = _program(command)
     main = sys.modules.get("__main__")
-    here = os.getcwd()
+    here = _cwd()
     if kind == "stdin":
         return None, None, "its program was read from standard input"
     if kind == "module":
@@ -115,8 +123,12 @@ def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
         return command, None, ""
     assert index is not None
     given = os.fsdecode(command[index])
-    start = _start_directory(given, getattr(main, "__file__", None))
-    program = os.path.join(start or here, given)
+    main_file = getattr(main, "__file__", None)
+    start = _start_directory(given, main_file)
+    if start or here:
+        program = os.path.join(start or here or "", given)
+    else:
+        program = main_file if main_file and os.path.isabs(main_file) else given
     try:
         mode = os.stat(program).st_mode
     except OSError:
@@ -127,7 +139,7 @@ def _command_line() -> Tuple[Optional[List[Arg]], Optional[str], str]:
     # program has changed directory since; else by its absolute path.
     if start is not None:
         return command, (start if start != here else None), ""
-    command[index] = os.path.abspath(program)
+    command[index] = program if os.path.isabs(program) else os.path.join(here or "/", program)
     return command, None, ""
 
 
@@ -201,12 +213,13 @@ def activate() -> bool:
             stream.flush()
         except (OSError, ValueError):
             pass
-    here = os.getcwd()
+    here = _cwd()
     try:
         if directory is not None:
             os.chdir(directory)
         os.execve(sys.executable, command, env)
     except OSError as error:
-        os.chdir(here)
+        if here is not None and directory is not None:
+            os.chdir(here)
         return _untracked("cannot run {} again: {}".format(sys.executable, error))
     return False  # not reached

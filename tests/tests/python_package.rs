@@ -273,6 +273,12 @@ fn activate_after_a_change_of_directory_and_with_the_library_loaded_under_anothe
         assert!(text(&out.stdout).contains("active True 1-none ['AFTER']"), "{args:?}: {}", text(&out.stdout));
     }
 
+    // The working directory removed before the call.
+    let removed = format!("import os, tempfile\nd = tempfile.mkdtemp()\nos.chdir(d)\nos.rmdir(d)\n{ACTIVATED}");
+    fs::write(dir.join("removed.py"), removed).unwrap();
+    let out = success_within(clean(venv, &python, &dir).current_dir(&dir).arg("removed.py"), LIMIT);
+    assert!(text(&out.stdout).contains("active True"), "{}{}", text(&out.stdout), text(&out.stderr));
+
     // Already under a copy of the library with another name: tracked, not run again.
     let copy = dir.join("libenvtrack-site.so");
     fs::copy(venv.join("bin/libenvtrack.so"), &copy).unwrap();
