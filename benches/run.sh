@@ -31,6 +31,8 @@
 #   workload.py     make -j2 of a generated C project started by a shell that
 #                   exported 50 variables (tracked changes under the library),
 #                   with and without it (within 3%, same program)
+#   python_activate.py
+#                   what envtrack.activate() adds to a Python script's start
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -79,4 +81,8 @@ echo
 echo "== a real build under the library (wall time, medians, side by side)"
 python3 "$BENCH_DIR/workload.py" "${BENCH_WORKLOAD_RUNS:-9}"
 
-summarize "python_subprocess.py and workload.py: wall times, medians side by side; $((SECONDS - timed_start)) s" python workload
+echo
+echo "== envtrack.activate() at the top of a Python script (wall time, medians, side by side)"
+python3 "$BENCH_DIR/python_activate.py" "${BENCH_ACTIVATE_RUNS:-30}"
+
+summarize "python_subprocess.py, workload.py and python_activate.py: wall times, medians side by side; $((SECONDS - timed_start)) s" python workload activate
