@@ -22,6 +22,9 @@ case ${1:-} in
   *) echo "usage: scripts/wheel.sh [--artifacts DIR]" >&2; exit 2 ;;
 esac
 [[ $artifacts == /* ]] || artifacts=$root/$artifacts
+# The wheel says manylinux_2_17: artifacts given by hand must need no newer glibc (a plain
+# `cargo build` on a newer system does).
+scripts/build-portable.sh --check "$artifacts/envtrack-inject" "$artifacts/libenvtrack.so"
 
 version=$(sed -n '/^\[workspace\.package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
 [[ -n $version ]] || { echo "wheel: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
