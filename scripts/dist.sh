@@ -12,24 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-# An empty SOURCE_DATE_EPOCH means none (the C compiler under zig refuses an empty one).
-[[ -n ${SOURCE_DATE_EPOCH:-} ]] || unset SOURCE_DATE_EPOCH
+source scripts/release-lib.sh
 
-version=$(sed -n '/^\[workspace\.package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
-[[ -n $version ]] || { echo "dist: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
+version=$(workspace_version dist)
 name=envtrack-$version-x86_64-linux-gnu
 
 artifacts=$(scripts/build-portable.sh)
 [[ $artifacts == /* ]] || artifacts=$root/$artifacts
-built=$("$artifacts/envtrack-inject" --version)
-[[ $built == "envtrack-inject $version" ]] || {
-  echo "dist: $artifacts/envtrack-inject says '$built', Cargo.toml says $version" >&2
-  exit 1
-}
+check_built_version dist "$artifacts" "$version"
 
 # The manual pages' date too (scripts/install.sh passes it on).
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-export SOURCE_DATE_EPOCH=$epoch
+release_epoch
+epoch=$SOURCE_DATE_EPOCH
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

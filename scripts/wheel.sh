@@ -13,29 +13,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-[[ -n ${SOURCE_DATE_EPOCH:-} ]] || unset SOURCE_DATE_EPOCH
+source scripts/release-lib.sh
 
-artifacts=
 case ${1:-} in
-  --artifacts) artifacts=${2:?usage: scripts/wheel.sh [--artifacts DIR]} ;;
+  --artifacts)
+    artifacts=${2:?usage: scripts/wheel.sh [--artifacts DIR]}
+    # The wheel says manylinux_2_17: artifacts given by hand must need no newer glibc (a plain
+    # `cargo build` on a newer system does); scripts/build-portable.sh checks its own.
+    scripts/build-portable.sh --check "$artifacts/envtrack-inject" "$artifacts/libenvtrack.so"
+    ;;
   "") artifacts=$(scripts/build-portable.sh) ;;
   *) echo "usage: scripts/wheel.sh [--artifacts DIR]" >&2; exit 2 ;;
 esac
 [[ $artifacts == /* ]] || artifacts=$root/$artifacts
-# The wheel says manylinux_2_17: artifacts given by hand must need no newer glibc (a plain
-# `cargo build` on a newer system does).
-scripts/build-portable.sh --check "$artifacts/envtrack-inject" "$artifacts/libenvtrack.so"
 
-version=$(sed -n '/^\[workspace\.package\]/,/^\[/ s/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml)
-[[ -n $version ]] || { echo "wheel: no version in Cargo.toml's [workspace.package]" >&2; exit 1; }
-built=$("$artifacts/envtrack-inject" --version)
-[[ $built == "envtrack-inject $version" ]] || {
-  echo "wheel: $artifacts/envtrack-inject says '$built', Cargo.toml says $version" >&2
-  exit 1
-}
-
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-export SOURCE_DATE_EPOCH=$epoch
+version=$(workspace_version wheel)
+check_built_version wheel "$artifacts" "$version"
+release_epoch
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

@@ -29,6 +29,23 @@ pub fn read_snapshot(source: &Path, registry: &Registry) -> Result<Snapshot, Usa
     parse_snapshot_json(&bytes, registry).map_err(|e| UsageError::new(format!("{shown}: {e}")))
 }
 
+/// The snapshot to apply on `env`: `source`'s, else the one the launcher
+/// forwarded, else the one `env` inherited. The launcher's transport variables
+/// are taken out of `env`.
+fn snapshot_to_apply(
+    env: &mut Environment,
+    source: Option<&Path>,
+    registry: &Registry,
+) -> Result<Snapshot, UsageError> {
+    let carried = transport::take(env)?;
+    transport::discard(env); // parts without their count: nothing to apply, nothing to hand on
+    match (source, carried) {
+        (Some(source), _) => read_snapshot(source, registry),
+        (None, Some(carried)) => Ok(carried),
+        (None, None) => inherited_snapshot(env),
+    }
+}
+
 /// The environment the program starts with, and what was applied.
 pub fn prepare(
     mut env: Environment,
@@ -38,13 +55,7 @@ pub fn prepare(
     library: &Path,
     registry: &Registry,
 ) -> Result<(Environment, Snapshot), UsageError> {
-    let carried = transport::take(&mut env)?;
-    transport::discard(&mut env); // parts without their count: nothing to apply, nothing to hand on
-    let mut snapshot = match (source, carried) {
-        (Some(source), _) => read_snapshot(source, registry)?,
-        (None, Some(carried)) => carried,
-        (None, None) => inherited_snapshot(&env)?,
-    };
+    let mut snapshot = snapshot_to_apply(&mut env, source, registry)?;
     // Names the launcher's command line set for this worker: its value stands.
     snapshot.tracked.retain(|tracked| !keep.contains(&tracked.name));
     apply_and_hand_on(&mut env, &mut snapshot, directives, library, registry, Target::App)?;
@@ -59,13 +70,7 @@ fn values_only(
     directives: DirectiveSet,
     registry: &Registry,
 ) -> Result<(Environment, Snapshot), UsageError> {
-    let carried = transport::take(&mut env)?;
-    transport::discard(&mut env);
-    let mut snapshot = match (source, carried) {
-        (Some(source), _) => read_snapshot(source, registry)?,
-        (None, Some(carried)) => carried,
-        (None, None) => inherited_snapshot(&env)?,
-    };
+    let mut snapshot = snapshot_to_apply(&mut env, source, registry)?;
     snapshot.directives.extend(directives);
     let applied = snapshot.apply_on(&mut env, registry, Target::App);
     crate::state::remove_state(&mut env);

@@ -204,7 +204,7 @@ def activate() -> bool:
         env = _snapshot.applied_environment_here(dict(os.environb))
     except _native.EnvtrackError as error:
         return _untracked(str(error).replace("envtrack: ", "", 1))
-    if not any(_native._is_library(e) for e in env.get(b"LD_PRELOAD", b"").split(b":")):  # noqa: SLF001
+    if not any(_native.is_library(e) for e in env.get(b"LD_PRELOAD", b"").split(b":")):
         return _untracked("{} gave no environment with the library".format(_native.injector()))
     # Marked here, whatever envtrack-inject gave: the run it starts is the last.
     env[_REEXEC.encode()] = str(os.getpid()).encode()

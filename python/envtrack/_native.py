@@ -192,7 +192,7 @@ def parse_env(out: bytes) -> Dict[bytes, bytes]:
     return result
 
 
-def _is_library(path: bytes) -> bool:
+def is_library(path: bytes) -> bool:
     """Whether a mapped file is envtrack's library: ``libenvtrack.so``, or a copy
     or version of it under a name of that form (``libenvtrack-1.so``,
     ``libenvtrack.so.0``), so that it is never loaded twice."""
@@ -206,6 +206,6 @@ def library_loaded() -> bool:
         return False
     try:
         with open("/proc/self/maps", "rb") as maps:
-            return any(_is_library(line.rstrip(b"\n").replace(b" (deleted)", b"").split(b" ")[-1]) for line in maps)
+            return any(is_library(line.rstrip(b"\n").replace(b" (deleted)", b"").split(b" ")[-1]) for line in maps)
     except OSError:
         return False

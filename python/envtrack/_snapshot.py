@@ -206,22 +206,24 @@ def is_own(name: bytes) -> bool:
     return name == b"ENVTRACK_STATE" or name.startswith(b"ENVTRACK_STATE_")
 
 
-def replace_environment(target: Mapping[bytes, bytes], *, keep_own: bool) -> List[str]:
-    """Makes ``os.environ`` equal to ``target``; returns the names changed. With
-    ``keep_own``, envtrack's own variables (:func:`is_own`) are left to the
-    library loaded here."""
-
-    def own(name: bytes) -> bool:
-        return keep_own and is_own(name)
-
-    changed = []
-    for name in [n for n in os.environb if n not in target and not own(n) and not too_long(n, os.environb[n])]:
-        del os.environb[name]
-        changed.append(os.fsdecode(name))
-    for name, value in target.items():
-        if not own(name) and os.environb.get(name) != value:
-            os.environb[name] = value
-            changed.append(os.fsdecode(name))
+def replace_environment(target: Mapping[bytes, bytes], *, keep_own: bool) -> Dict[bytes, Tuple[Optional[bytes], Optional[bytes]]]:
+    """Makes ``os.environ`` equal to ``target``; returns what it changed, by
+    name: (the value before, the value now; None: absent). With ``keep_own``,
+    envtrack's own variables (:func:`is_own`) are left to the library loaded
+    here; a value too long for an environment string (:func:`too_long`) stays."""
+    changed: Dict[bytes, Tuple[Optional[bytes], Optional[bytes]]] = {}
+    for name in set(os.environb) | set(target):
+        before, after = os.environb.get(name), target.get(name)
+        if before == after or (keep_own and is_own(name)):
+            continue
+        if after is None:
+            assert before is not None
+            if too_long(name, before):
+                continue
+            del os.environb[name]
+        else:
+            os.environb[name] = after
+        changed[name] = (before, after)
     return changed
 
 
@@ -244,4 +246,4 @@ def apply(source: Source) -> List[str]:
         EnvtrackError: the snapshot is malformed (nothing is changed then).
     """
     target = applied_environment_or_values(source, dict(os.environb), "this process's children")
-    return replace_environment(target, keep_own=_native.library_loaded())
+    return [os.fsdecode(name) for name in replace_environment(target, keep_own=_native.library_loaded())]

@@ -55,21 +55,9 @@ class EnvtrackPlugin(NannyPlugin):  # type: ignore[misc]  # distributed has no t
         """On each nanny: the worker it starts next gets the snapshot applied to
         the nanny's own environment."""
         _undo(nanny)  # a plugin registered before (this one replaces it)
-        keep_own = _native.library_loaded()
-        before = dict(os.environb)
-        target = _snapshot.applied_environment_or_values(self.snapshot, before, "the Dask workers")
+        target = _snapshot.applied_environment_or_values(self.snapshot, dict(os.environb), "the Dask workers")
         done = _Done()
-        for variable in set(target) | set(before):
-            value = target.get(variable)
-            if value == before.get(variable) or (keep_own and _snapshot.is_own(variable)):
-                continue
-            if value is None and _snapshot.too_long(variable, before[variable]):
-                continue
-            done.environ[variable] = (before.get(variable), value)
-            if value is None:
-                del os.environb[variable]
-            else:
-                os.environb[variable] = value
+        done.environ = _snapshot.replace_environment(target, keep_own=_native.library_loaded())
         # The nanny puts these into the worker's environment after ours: for what the
         # driver changed, the driver's value stands.
         changed = {os.fsdecode(name) for name in done.environ}

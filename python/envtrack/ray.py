@@ -28,7 +28,6 @@ from . import _snapshot
 # What Ray's expansion of env_vars would alter in a value (os.path.expandvars, then
 # the removal of any ${NAME} left): such a value is not carried.
 _EXPANDED = re.compile(r"\$(\w+|\{[^}]*\})")
-_OWN = re.compile(r"^ENVTRACK_STATE(_\d+)?$")
 
 
 # What the node's value is written as for Ray, and what stands for it while
@@ -56,7 +55,7 @@ def env_vars(snapshot: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
     conditional: Dict[str, str] = {}  # what depends on the node's value beyond placing it
     for entry in [*taken["tracked"], *taken["job"], *taken["app"]]:
         directive = _snapshot.to_directive(entry)
-        if directive.name not in names and not _OWN.match(directive.name):
+        if directive.name not in names and not _snapshot.is_own(os.fsencode(directive.name)):
             names.append(directive.name)
         if directive.op in _CONDITIONAL:
             conditional.setdefault(directive.name, _CONDITIONAL[directive.op])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import pickle
@@ -212,16 +214,13 @@ class SnapshotExportApply(Scratch):
 
 
 class RayEnvVars(Scratch):
-    def runtime(self, extra=None):
-        errors = os.path.join(self.dir.name, "stderr")
-        with open(errors, "w+") as stderr:
-            saved, sys.stderr = sys.stderr, stderr
-            try:
-                runtime = envtrack.ray.runtime_env(extra)
-            finally:
-                sys.stderr = saved
-            stderr.seek(0)
-            return runtime, stderr.read()
+    @staticmethod
+    def with_stderr(call, *args):
+        """What ``call(*args)`` returns, and what it wrote on standard error."""
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            result = call(*args)
+        return result, said.getvalue()
 
     def test_lists_refer_to_the_nodes_value_and_what_ray_would_alter_is_left_out(self) -> None:
         os.environ["PATH"] = "/usr/bin"
@@ -233,7 +232,7 @@ class RayEnvVars(Scratch):
         envtrack.environ["ET_SELF"] = "a${ET_SELF}b"
         envtrack.environ["my.setting"] = "a name Ray leaves alone in a set"
         del envtrack.environ["ET_GONE"]
-        runtime, said = self.runtime({"env_vars": {"ET_PLAIN": "mine"}, "pip": ["x"]})
+        runtime, said = self.with_stderr(envtrack.ray.runtime_env, {"env_vars": {"ET_PLAIN": "mine"}, "pip": ["x"]})
         self.assertEqual(runtime["pip"], ["x"])
         self.assertEqual(
             runtime["env_vars"],
@@ -250,15 +249,7 @@ class RayEnvVars(Scratch):
             "job": [{"op": "remove", "name": "PATH", "value": "/usr/local/bin"}, {"op": "add", "name": "ET_ADD", "value": "a"}],
             "app": [{"op": "remove", "name": "ET_SET", "value": "z"}, {"op": "set", "name": "ET_SET", "value": "v"}],
         }
-        errors = os.path.join(self.dir.name, "stderr")
-        with open(errors, "w+") as stderr:
-            saved, sys.stderr = sys.stderr, stderr
-            try:
-                env_vars = envtrack.ray.env_vars(snapshot)
-            finally:
-                sys.stderr = saved
-            stderr.seek(0)
-            said = stderr.read()
+        env_vars, said = self.with_stderr(envtrack.ray.env_vars, snapshot)
         self.assertEqual(env_vars, {"ET_SET": "v"})
         self.assertIn("PATH (a removal from the node's value)", said)
         self.assertIn("ET_ADD (set only where the node lacks it)", said)
@@ -267,7 +258,7 @@ class RayEnvVars(Scratch):
         os.environ.pop("LD_PRELOAD", None)
         tool = "/lib/x86_64-linux-gnu/libc.so.6"  # a library every process here can preload
         envtrack.environ["LD_PRELOAD"] = tool
-        runtime, said = self.runtime()
+        runtime, said = self.with_stderr(envtrack.ray.runtime_env)
         self.assertEqual(runtime["env_vars"], {"LD_PRELOAD": tool + ":${LD_PRELOAD}"})
         self.assertEqual(said, "")
 
@@ -276,7 +267,7 @@ class RayEnvVars(Scratch):
         envtrack.environ._before.clear()  # noqa: SLF001
         os.environ["ENVTRACK_LISTS"] = "lower_path"
         envtrack.environ["lower_path"] = "/b:/a"
-        runtime, said = self.runtime()
+        runtime, said = self.with_stderr(envtrack.ray.runtime_env)
         self.assertNotIn("lower_path", runtime["env_vars"])
         self.assertIn("lower_path (a name Ray does not expand)", said)
 
