@@ -55,7 +55,20 @@ pub fn prepare(
     library: &Path,
     registry: &Registry,
 ) -> Result<(Environment, Snapshot), UsageError> {
-    let mut snapshot = snapshot_to_apply(&mut env, source, registry)?;
+    let snapshot = snapshot_to_apply(&mut env, source, registry)?;
+    prepare_snapshot(env, snapshot, keep, directives, library, registry)
+}
+
+/// [`prepare`] with the snapshot given: applied on `env` for a worker, and
+/// handed on with the library preloaded.
+pub fn prepare_snapshot(
+    mut env: Environment,
+    mut snapshot: Snapshot,
+    keep: &[Vec<u8>],
+    directives: DirectiveSet,
+    library: &Path,
+    registry: &Registry,
+) -> Result<(Environment, Snapshot), UsageError> {
     // Names the launcher's command line set for this worker: its value stands.
     snapshot.tracked.retain(|tracked| !keep.contains(&tracked.name));
     apply_and_hand_on(&mut env, &mut snapshot, directives, library, registry, Target::App)?;
@@ -70,12 +83,22 @@ fn values_only(
     directives: DirectiveSet,
     registry: &Registry,
 ) -> Result<(Environment, Snapshot), UsageError> {
-    let mut snapshot = snapshot_to_apply(&mut env, source, registry)?;
+    let snapshot = snapshot_to_apply(&mut env, source, registry)?;
+    Ok(values_of_snapshot(env, snapshot, directives, registry))
+}
+
+/// [`values_only`] with the snapshot given.
+pub fn values_of_snapshot(
+    mut env: Environment,
+    mut snapshot: Snapshot,
+    directives: DirectiveSet,
+    registry: &Registry,
+) -> (Environment, Snapshot) {
     snapshot.directives.extend(directives);
     let applied = snapshot.apply_on(&mut env, registry, Target::App);
     crate::state::remove_state(&mut env);
     crate::run::strip_preload(&mut env);
-    Ok((env, applied))
+    (env, applied)
 }
 
 /// Applies and execs. Returns only on failure.

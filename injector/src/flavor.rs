@@ -55,6 +55,11 @@ impl Launcher {
     fn new(table: TableKind, identity: impl Into<String>) -> Launcher {
         Launcher { flavor: table.flavor(), table, identity: identity.into(), default_rcmd: None }
     }
+
+    /// Slurm's srun, read with its option table (for the Slurm plugin, which runs inside it).
+    pub fn srun() -> Launcher {
+        Launcher::new(TableKind::Srun, "Slurm")
+    }
 }
 
 /// Names that mean a launcher (what launch mode is for).
@@ -106,6 +111,12 @@ pub fn detect(path: &Path) -> Result<Launcher, UsageError> {
         Some(launcher) => Ok(launcher),
         None => guess(path, script),
     }
+}
+
+/// What the launcher at `path` prints for `--help` (without envtrack, for at
+/// most the probe's patience), if it ran.
+pub fn help_text(path: &Path) -> Option<String> {
+    probe::run(path, "--help")
 }
 
 /// Whether the file at `path` is a script (`#!`).

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use envtrack_model::{vars, DirectiveSet, Environment, Registry, Target};
+use envtrack_model::{vars, DirectiveSet, Environment, Registry, Snapshot, Target};
 
 use crate::error::UsageError;
 use crate::flavor::{self, Launcher};
@@ -40,12 +40,8 @@ pub struct Prepared {
 /// Rewrites the launch; nothing is run.
 pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, UsageError> {
     let mut env = current_environment();
-    let mut snapshot = inherited_snapshot(&env)?;
-    snapshot.directives.extend(launch.directives);
-    let mut travelling = snapshot.resolve(|name| env.get(name));
     let explicit = launch::explicitly_set(&launch.identified, &launch.command[1..], &env);
-    travelling.tracked.retain(|tracked| !explicit.global.contains(&tracked.name));
-    carry_own_variables(&env, &mut travelling);
+    let travelling = travelling(&env, launch.directives, &explicit.global)?;
     travelling.apply_on(&mut env, registry, Target::Job);
     // Values the kernel would refuse in the launcher's environment travel
     // only in the snapshot (the workers' library restores them).
@@ -76,6 +72,19 @@ pub fn prepare(launch: Launch<'_>, registry: &Registry) -> Result<Prepared, Usag
         || json!({"flavor": flavor.name(), "launcher": launch.identified.identity, "snapshot": log::snapshot_json(&travelling)}),
     );
     Ok(Prepared { command, env })
+}
+
+/// What travels to the workers of a launch from a process with environment
+/// `env`: its inherited snapshot with `directives` added, every value
+/// carried, envtrack's own settings along, and none of the changes to the
+/// names the launch's command line sets for every worker (`explicit`).
+pub fn travelling(env: &Environment, directives: DirectiveSet, explicit: &[Vec<u8>]) -> Result<Snapshot, UsageError> {
+    let mut snapshot = inherited_snapshot(env)?;
+    snapshot.directives.extend(directives);
+    let mut travelling = snapshot.resolve(|name| env.get(name));
+    travelling.tracked.retain(|tracked| !explicit.contains(&tracked.name));
+    carry_own_variables(env, &mut travelling);
+    Ok(travelling)
 }
 
 /// A launch the library routed that envtrack cannot carry: the launcher runs
@@ -124,7 +133,7 @@ pub fn run_as_asked(
 
 /// envtrack's own settings go with the snapshot, so workers on clean nodes
 /// log, redact and route as the launching side asked.
-fn carry_own_variables(env: &envtrack_model::Environment, snapshot: &mut envtrack_model::Snapshot) {
+fn carry_own_variables(env: &Environment, snapshot: &mut Snapshot) {
     for name in [vars::LOG, vars::LISTS, vars::AUTOWRAP, crate::redact::REDACT_VAR] {
         let name = name.as_bytes();
         if let Some(value) = env.get(name) {

@@ -19,5 +19,6 @@ pub mod log;
 pub mod redact;
 pub mod run;
 pub mod since;
+pub mod slurm_plugin;
 pub mod state;
 pub mod transport;

@@ -41,6 +41,11 @@ pub fn injector() -> PathBuf {
     artifact("envtrack-inject")
 }
 
+/// `target/release/libenvtrack_spank.so`, the Slurm plugin.
+pub fn spank_plugin() -> PathBuf {
+    artifact("libenvtrack_spank.so")
+}
+
 /// A scratch directory for one test, emptied first.
 pub fn scratch(test: &str) -> PathBuf {
     let dir = workspace().join("target/e2e").join(test);

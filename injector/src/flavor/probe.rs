@@ -24,7 +24,8 @@ pub fn ask(path: &Path, name: &[u8]) -> Option<Launcher> {
     identify(&output)
 }
 
-fn run(path: &Path, argument: &str) -> Option<String> {
+/// LAUNCHER ARGUMENT's standard output and error, run without envtrack.
+pub fn run(path: &Path, argument: &str) -> Option<String> {
     let mut env = current_environment();
     strip_preload(&mut env);
     remove_state(&mut env);

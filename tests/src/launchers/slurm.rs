@@ -33,6 +33,11 @@ impl Slurm {
     /// Starts the cluster in DIR and waits (at most 30 s) until `sinfo` shows the node idle.
     /// Waits first until no other instance is running in this process.
     pub fn start(dir: &Path) -> Slurm {
+        Slurm::start_with_plugins(dir, None)
+    }
+
+    /// [`Slurm::start`] with a `plugstack.conf` of these lines (SPANK plugins), when given.
+    pub fn start_with_plugins(dir: &Path, plugstack: Option<&str>) -> Slurm {
         let lock = SLURM_INSTANCE.lock().unwrap_or_else(PoisonError::into_inner);
         assert!(is_root(), "Slurm's daemons need root (SlurmUser and SlurmdUser are root)");
         let dir = absolute(dir);
@@ -40,7 +45,7 @@ impl Slurm {
         let node = node.trim().split('.').next().unwrap_or_default().to_string();
         assert!(!node.is_empty(), "this machine has no host name");
         let conf = dir.join("slurm.conf");
-        let daemons = start_with_retries("Slurm", || start_slurm(&dir, &conf, &node));
+        let daemons = start_with_retries("Slurm", || start_slurm(&dir, &conf, &node, plugstack));
         Slurm { dir, conf, node, daemons, _lock: lock }
     }
 
@@ -77,7 +82,7 @@ impl Drop for Slurm {
     }
 }
 
-fn start_slurm(dir: &Path, conf: &Path, node: &str) -> Result<Daemons, StartError> {
+fn start_slurm(dir: &Path, conf: &Path, node: &str, plugstack: Option<&str>) -> Result<Daemons, StartError> {
     let munge = dir.join("munge");
     let logs = dir.join("log");
     for sub in [&munge, &dir.join("state"), &dir.join("spool")] {
@@ -130,6 +135,9 @@ fn start_slurm(dir: &Path, conf: &Path, node: &str) -> Result<Daemons, StartErro
     let controller_port = free_port();
     let node_port = free_port();
     let d = dir.display();
+    // Without PlugStackConfig, Slurm reads the machine's own plugstack.conf (if any).
+    let plugstack_file = dir.join("plugstack.conf");
+    write(&plugstack_file, plugstack.unwrap_or("# no plugins\n"));
     write(
         conf,
         &format!(
@@ -156,12 +164,14 @@ SchedulerType=sched/builtin
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
+PlugStackConfig={plugstack}
 ReturnToService=2
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 ",
             socket = socket.display(),
             cpus = online_cpus(),
+            plugstack = plugstack_file.display(),
         ),
     );
 

@@ -1,0 +1,122 @@
+//! What `envtrack-inject` and the Slurm plugin (`libenvtrack_spank.so`,
+//! `spank/`) share: the plugin's name and options, how the snapshot travels
+//! as an option value, and whether the plugin will carry a given `srun`'s
+//! snapshot (launch mode then leaves the command line alone).
+//!
+//! The snapshot travels as the value of the plugin's `--envtrack-snapshot`
+//! option, which srun sends to every slurmstepd in its launch request and
+//! sbatch in the job's environment: never on a command line, whatever
+//! `--export` says.
+
+use std::path::Path;
+
+use envtrack_model::json::base64;
+use envtrack_model::{Environment, Snapshot};
+
+use crate::error::UsageError;
+
+/// The plugin's name (`plugin_name`), which Slurm puts in its options' variables.
+pub const PLUGIN: &str = "envtrack";
+/// `--envtrack=on|off`: the user's switch.
+pub const SWITCH_OPTION: &str = "envtrack";
+/// `--envtrack-snapshot=…`: set by the plugin itself on the submitting side.
+pub const SNAPSHOT_OPTION: &str = "envtrack-snapshot";
+/// Set by the plugin in every task it applied a snapshot to: an `srun` inside
+/// the step (or the batch script) is carried by the plugin too.
+pub const ACTIVE_VAR: &str = "ENVTRACK_SPANK";
+/// The longest option value carried: Slurm also puts it in the job's
+/// environment (sbatch) and in the prolog's and epilog's, where the kernel
+/// refuses any one string of 128 KiB or more (name included).
+pub const MOST: usize = 120_000;
+
+/// The variable Slurm keeps an option's value in between the submitting side
+/// and the job (`_SLURM_SPANK_OPTION_<plugin>_<option>`, every character that
+/// is not a letter or digit made `_`).
+pub fn option_variable(option: &str) -> String {
+    let canonical =
+        |text: &str| -> String { text.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect() };
+    format!("_SLURM_SPANK_OPTION_{}_{}", canonical(PLUGIN), canonical(option))
+}
+
+/// The variable srun, sbatch and salloc read an option's value from when the
+/// command line does not give it (`SLURM_SPANK_` + [`option_variable`]).
+pub fn submit_variable(option: &str) -> String {
+    format!("SLURM_SPANK_{}", option_variable(option))
+}
+
+/// What the user's switch says: Some(true) on, Some(false) off.
+pub fn switch(value: &[u8]) -> Option<bool> {
+    match value.to_ascii_lowercase().as_slice() {
+        b"on" | b"yes" | b"1" | b"always" => Some(true),
+        b"off" | b"no" | b"0" | b"never" => Some(false),
+        _ => None,
+    }
+}
+
+/// `snapshot` as the option's value: base64 of its encoding. Err(length)
+/// when it is longer than [`MOST`].
+pub fn encode(snapshot: &Snapshot) -> Result<String, usize> {
+    let text = base64::encode(&snapshot.encode());
+    if text.len() > MOST {
+        return Err(text.len());
+    }
+    Ok(text)
+}
+
+/// The snapshot an option value carries.
+pub fn decode(value: &[u8]) -> Result<Snapshot, UsageError> {
+    let shown = format!("--{SNAPSHOT_OPTION}");
+    let text = std::str::from_utf8(value).map_err(|_| UsageError::new(format!("{shown}: not base64")))?;
+    let bytes = base64::decode(text).ok_or_else(|| UsageError::new(format!("{shown}: not base64")))?;
+    Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{shown}: {e}")))
+}
+
+/// Whether the plugin carries the snapshot of the `srun` at `srun`, started
+/// in `env`: inside a step or batch script the plugin prepared
+/// ([`ACTIVE_VAR`]), or when srun lists the plugin's options (`srun
+/// --help`, which loads the site's plugin stack). The user's
+/// `--envtrack=off` (or its variable) means it does not.
+pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let switched_off = |value: &[u8]| switch(value) == Some(false);
+    let on_command_line = args
+        .iter()
+        .any(|arg| arg.as_bytes().strip_prefix(format!("--{SWITCH_OPTION}=").as_bytes()).is_some_and(switched_off));
+    if on_command_line || env.get(submit_variable(SWITCH_OPTION).as_bytes()).is_some_and(switched_off) {
+        return false;
+    }
+    if env.get(ACTIVE_VAR.as_bytes()).is_some() {
+        return true;
+    }
+    crate::flavor::help_text(srun)
+        .is_some_and(|help| help.lines().any(|line| line.trim_start().starts_with(&format!("--{SNAPSHOT_OPTION}="))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envtrack_model::Directive;
+
+    #[test]
+    fn variables_are_named_as_slurm_names_them() {
+        assert_eq!(option_variable(SNAPSHOT_OPTION), "_SLURM_SPANK_OPTION_envtrack_envtrack_snapshot");
+        assert_eq!(submit_variable(SWITCH_OPTION), "SLURM_SPANK__SLURM_SPANK_OPTION_envtrack_envtrack");
+    }
+
+    #[test]
+    fn option_values_round_trip_and_are_bounded() {
+        let mut snapshot = Snapshot::default();
+        snapshot.directives.job.push(Directive::set(b"A", b"1\n2"));
+        assert_eq!(decode(encode(&snapshot).unwrap().as_bytes()).unwrap(), snapshot);
+        snapshot.directives.job.push(Directive::set(b"BIG", &vec![b'x'; MOST]));
+        assert!(encode(&snapshot).unwrap_err() > MOST);
+        assert!(decode(b"ET1;garbage").is_err());
+    }
+
+    #[test]
+    fn the_switch() {
+        assert_eq!(switch(b"OFF"), Some(false));
+        assert_eq!(switch(b"on"), Some(true));
+        assert_eq!(switch(b"maybe"), None);
+    }
+}
