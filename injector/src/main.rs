@@ -2,7 +2,9 @@
 //! commands so the snapshot reaches every remote worker, applies snapshots on
 //! the worker side, and exports and shows them.
 
-use envtrack_inject::{apply, cli, doctor, flavor, inspect, launch_mode, library, log, run, since, state};
+use envtrack_inject::{
+    apply, cli, doctor, flavor, inspect, launch_mode, library, log, run, since, slurm_plugin, state,
+};
 
 use std::ffi::OsString;
 
@@ -45,6 +47,13 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
     let argv0 = cli.run.argv0.as_deref();
     match launch_mode::launcher_path(program)? {
         Some(launcher) => {
+            let identified = flavor::detect(&launcher)?;
+            if identified.flavor == flavor::Flavor::Slurm
+                && slurm_plugin::carries(&launcher, &cli.run.command[1..], &state::current_environment())
+            {
+                // The site's Slurm plugin carries the snapshot: srun runs as written, tracked.
+                return run_tracked(cli, directives, &registry, "slurm-plugin");
+            }
             let remote = cli
                 .run
                 .remote_inject
@@ -53,7 +62,7 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
                 .unwrap_or_else(this_injector);
             let launch = launch_mode::Launch {
                 launcher: &launcher,
-                identified: flavor::detect(&launcher)?,
+                identified,
                 command: &cli.run.command,
                 argv0,
                 directives,
@@ -67,14 +76,21 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
             }
             Ok(error)
         }
-        None => {
-            let library = library::find_library(cli.run.lib.as_deref())?;
-            let env =
-                run::prepare_environment(state::current_environment(), directives, &library, &registry, Target::App)?;
-            log::record("run", program.as_encoded_bytes(), || serde_json::json!({}));
-            Ok(run::exec_as(&cli.run.command, argv0, &env))
-        }
+        None => run_tracked(cli, directives, &registry, "program"),
     }
+}
+
+/// Run mode: the command under the library, with the directives applied and handed on.
+fn run_tracked(
+    cli: &Cli,
+    directives: envtrack_model::DirectiveSet,
+    registry: &Registry,
+    what: &str,
+) -> Result<std::io::Error, UsageError> {
+    let library = library::find_library(cli.run.lib.as_deref())?;
+    let env = run::prepare_environment(state::current_environment(), directives, &library, registry, Target::App)?;
+    log::record("run", cli.run.command[0].as_encoded_bytes(), || serde_json::json!({"as": what}));
+    Ok(run::exec_as(&cli.run.command, cli.run.argv0.as_deref(), &env))
 }
 
 fn dispatch(matches: &clap::ArgMatches, cli: &Cli) -> Result<Ended, UsageError> {

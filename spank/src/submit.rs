@@ -98,18 +98,20 @@ fn unset_variable(name: &str) {
     unsafe { libc::unsetenv(name.as_ptr()) };
 }
 
-/// After option processing: the variable the plugin set leaves the
-/// environment (the tasks of a default `--export` would get it). srun's
-/// launch request carries the option: its copies in srun's environment and
-/// in the job's control environment (the prolog's and epilog's) go too.
-/// sbatch's job environment is the option's way to the batch script: it stays.
+/// After option processing: srun's launch request carries the option, so
+/// the variable the plugin set and Slurm's own copy leave srun's environment
+/// (the tasks of a default `--export` would get them). sbatch's job
+/// environment is the option's way to the batch script: both stay there
+/// (`--export=NONE` keeps the `SLURM_*` one), and the plugin takes them out
+/// of the script's environment. The job's control environment (its prolog's
+/// and epilog's) needs neither.
 pub fn tidy(spank: Spank, submitter: Submitter) {
-    if SET.swap(false, Ordering::Relaxed) {
-        unset_variable(&slurm_plugin::submit_variable(SNAPSHOT_OPTION));
-    }
+    let copy = slurm_plugin::option_variable(SNAPSHOT_OPTION);
     if submitter == Submitter::Srun {
-        let name = slurm_plugin::option_variable(SNAPSHOT_OPTION);
-        unset_variable(&name);
-        let _ = ffi::job_control_unsetenv(spank, name.as_bytes());
+        if SET.swap(false, Ordering::Relaxed) {
+            unset_variable(&slurm_plugin::submit_variable(SNAPSHOT_OPTION));
+        }
+        unset_variable(&copy);
     }
+    let _ = ffi::job_control_unsetenv(spank, copy.as_bytes());
 }

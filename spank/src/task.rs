@@ -18,9 +18,12 @@ pub fn apply(spank: Spank) {
     let Some(entries) = ffi::job_env(spank) else { return };
     let before = Environment::from_entries(entries);
     let mut env = before.clone();
-    // srun's own copy of the option's variable, which a default `--export` would bring.
-    env.unset(slurm_plugin::submit_variable(SNAPSHOT_OPTION).as_bytes());
-    let carried = match settings::snapshot() {
+    // The variable the submitting side set: sbatch's way to a batch script whose job
+    // environment Slurm filtered (`--export=NONE` keeps `SLURM_*` names only). Never the program's.
+    let variable = slurm_plugin::submit_variable(SNAPSHOT_OPTION);
+    let submitted = env.get(variable.as_bytes()).map(<[u8]>::to_vec);
+    env.unset(variable.as_bytes());
+    let carried = match settings::snapshot().or(submitted) {
         _ if settings::switch() == Some(false) => None,
         Some(value) => Some(slurm_plugin::decode(&value)),
         None if settings::get().carry == Carry::Always => Some(Ok(Snapshot::default())),

@@ -69,6 +69,12 @@ pub fn c_library_variant(name: &str, variant: &str, flags: &[&str]) -> PathBuf {
     compile(name, true, flags, &format!("lib{name}-{variant}.so"))
 }
 
+/// Compiles `tests/programs/NAME.c` into the program `{NAME}-{VARIANT}` with extra compiler and
+/// linker `flags` (e.g. `-static`).
+pub fn c_program_variant(name: &str, variant: &str, flags: &[&str]) -> PathBuf {
+    compile(name, false, flags, &format!("{name}-{variant}"))
+}
+
 fn compile(name: &str, shared: bool, flags: &[&str], file: &str) -> PathBuf {
     let _guard = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
     let source = workspace().join("tests/programs").join(format!("{name}.c"));

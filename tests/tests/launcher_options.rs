@@ -548,6 +548,9 @@ fn undocumented(kind: TableKind) -> &'static [&'static str] {
             "--uid",
             "--whole",
             "--x11",
+            // envtrack's own plugin's, listed by srun only where a site loads it.
+            "--envtrack",
+            "--envtrack-snapshot",
         ],
         // In ssh's getopt string, not in its usage: -1 and -2 (obsolete protocol choices,
         // accepted), -P (a flag in Debian's 9.2p1).

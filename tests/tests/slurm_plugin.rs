@@ -60,3 +60,134 @@ fn srun_tasks_get_the_values_whatever_the_export_option() {
         assert_carried(&out, 2, &format!("srun {options} {extra:?}"));
     }
 }
+
+/// Runs `launch` in a tracked bash and returns its standard output, failing on a failure.
+fn stdout_of(launch: &str, slurm: &Slurm, extra: &[&str]) -> String {
+    let out = tracked_bash(launch, slurm, extra);
+    assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn what_the_tasks_see() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_tasks");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+
+    // A module on the tracked PYTHONPATH imports in every task.
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::fs::write(modules.join("envtrack_plugin_probe.py"), "WHERE = 'imported'\n").unwrap();
+    let launch = format!(
+        "export PYTHONPATH={}; srun -N1 -n2 --export=NONE /usr/bin/python3 -c 'import envtrack_plugin_probe as p; print(p.WHERE)'",
+        modules.display()
+    );
+    assert_eq!(stdout_of(&launch, &slurm, &[]), "imported\nimported\n");
+
+    // A static program (no library can reach it) gets the values in its environment.
+    let static_program = c_program_variant("print_env_static", "static", &["-static"]);
+    let launch = format!("srun -N1 -n1 --export=NONE {} SECRET_VALUE NCCL_DEBUG", static_program.display());
+    assert_eq!(stdout_of(&launch, &slurm, &[]), format!("SECRET_VALUE={SECRET}\nNCCL_DEBUG=INFO\n"));
+
+    // The step is the user's program: its name in squeue, its argv.
+    let launch = "srun -N1 -n1 /bin/sh -c 'squeue --steps -h -o %j; echo \"$ENVTRACK_SPANK\"'";
+    let seen = stdout_of(launch, &slurm, &[]);
+    assert_eq!(seen, "sh\nenvtrack\n");
+
+    // --envtrack=off: nothing carried, the tasks as without envtrack.
+    let launch = format!("srun -N1 -n1 --export=NONE --envtrack=off /usr/bin/python3 {}", rank_report());
+    let reports = reports(stdout_of(&launch, &slurm, &[]).as_bytes());
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["tracked"], false, "{}", reports[0]);
+    assert_eq!(reports[0]["values"]["SECRET_VALUE"], Value::Null, "{}", reports[0]);
+
+    // A malformed snapshot: one line, and the tasks run.
+    let launch = "srun -N1 -n2 --export=NONE --envtrack-snapshot=garbage /bin/sh -c 'echo ran; exit 3'";
+    let out = tracked_bash(launch, &slurm, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ran\nran\n", "{}", text(&out.stderr));
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    assert!(lines[0].contains("--envtrack-snapshot: not base64"), "{lines:?}");
+}
+
+#[test]
+fn routing_and_launch_mode_leave_srun_to_the_plugin() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_routing");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let report = |launch: &str, env: &[&str]| {
+        let mut all: Vec<Vec<u8>> = tracked_env(env);
+        all.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+        let script = format!(
+            "export SECRET_VALUE={}; export REPORT_NAMES=SECRET_VALUE,ENVTRACK_SPANK,PATH; {launch}",
+            shell_quote(SECRET)
+        );
+        let mut command = command_with_env("/bin/bash", all);
+        command.args(["-c", &script]);
+        let out = output(&mut command);
+        assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+        let reports = reports(&out.stdout);
+        assert_eq!(reports.len(), 1, "{launch}: {}", text(&out.stderr));
+        reports[0].clone()
+    };
+    let task = format!("srun -N1 -n1 --export=NONE /usr/bin/python3 {}", rank_report());
+    // Routed by the library (its default), and through envtrack-inject with a directive: the
+    // plugin carries (it says so in ENVTRACK_SPANK), the command line is not rewritten.
+    for (launch, env) in [
+        (task.clone(), vec![]),
+        (format!("{} --prepend PATH=/opt/extra -- {task}", injector().display()), vec!["ENVTRACK_AUTOWRAP=0"]),
+    ] {
+        let seen = report(&launch, &env);
+        assert_eq!(seen["values"]["SECRET_VALUE"], SECRET, "{launch}: {seen}");
+        assert_eq!(seen["values"]["ENVTRACK_SPANK"], "envtrack", "{launch}: {seen}");
+        assert_eq!(seen["tracked"], true, "{launch}: {seen}");
+        if launch.contains("--prepend") {
+            let path = seen["values"]["PATH"].as_str().unwrap_or_default();
+            assert_eq!(path.matches("/opt/extra").count(), 1, "{seen}");
+        }
+    }
+    // `--envtrack=off`: the plugin does not carry; routing does (the command line is rewritten).
+    let seen = report(&task.replace("srun ", "srun --envtrack=off "), &[]);
+    assert_eq!(seen["values"]["SECRET_VALUE"], SECRET, "{seen}");
+    assert_eq!(seen["values"]["ENVTRACK_SPANK"], Value::Null, "{seen}");
+}
+
+#[test]
+fn an_sbatch_jobs_srun_carries_the_submitters_changes() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_sbatch");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let script = dir.join("job.sh");
+    std::fs::write(&script, format!("#!/bin/bash\nsrun -N1 -n2 /usr/bin/python3 {}\n", rank_report())).unwrap();
+    for export in ["", "--export=NONE"] {
+        let out_file = dir.join(format!("job{}.out", export.len()));
+        let launch = format!("sbatch --wait -N1 -n2 {export} -o {} {}", out_file.display(), script.display());
+        let out = tracked_bash(&launch, &slurm, &[]);
+        let written = std::fs::read_to_string(&out_file).unwrap_or_default();
+        assert!(out.status.success(), "sbatch {export}: {}\n{written}", text(&out.stderr));
+        assert_carried(
+            &std::process::Output { status: out.status, stdout: written.into_bytes(), stderr: out.stderr },
+            2,
+            &format!("sbatch {export}"),
+        );
+    }
+}
+
+#[test]
+fn carry_always_tracks_the_tasks_of_an_untracked_submitter() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_always");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("carry=always")));
+    let mut env: Vec<Vec<u8>> = vec![b"PATH=/usr/local/bin:/usr/bin:/bin".to_vec(), b"HOME=/root".to_vec()];
+    env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+    let launch = format!("export A_VALUE=1; srun -N1 -n1 --export=NONE /usr/bin/python3 {}", rank_report());
+    let mut command = command_with_env("/bin/bash", env);
+    command.args(["-c", &launch]).env("REPORT_NAMES", "A_VALUE");
+    let out = output(&mut command);
+    let reports = reports(&out.stdout);
+    assert_eq!(reports.len(), 1, "{}", text(&out.stderr));
+    // Tracked from the start; an untracked submitter's changes are not known.
+    assert_eq!(reports[0]["tracked"], true, "{}", reports[0]);
+    assert_eq!(reports[0]["values"]["A_VALUE"], Value::Null, "{}", reports[0]);
+}
