@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the portable release artifacts: envtrack-inject and libenvtrack.so linked against glibc
-# 2.17 (the floor of Rust's x86_64-unknown-linux-gnu target and of manylinux2014), with zig as the
-# linker through cargo-zigbuild; both tools come from PyPI into a virtual environment kept under
-# target/tools/ (made once). Then checks what the two files need from the C library: no symbol
-# version newer than GLIBC_2.17 and no DT_RELR (which needs glibc 2.36).
+# Builds the portable release artifacts: envtrack-inject, libenvtrack.so and the Slurm plugin
+# libenvtrack_spank.so, linked against glibc 2.17 (the floor of Rust's x86_64-unknown-linux-gnu
+# target and of manylinux2014), with zig as the linker through cargo-zigbuild; both tools come from
+# PyPI into a virtual environment kept under target/tools/ (made once). Then checks what the files
+# need from the C library: no symbol version newer than GLIBC_2.17 and no DT_RELR (which needs
+# glibc 2.36).
 #
-# Prints the directory holding the two artifacts on stdout; progress goes to stderr. The build also
+# Prints the directory holding the artifacts on stdout; progress goes to stderr. The build also
 # makes envtrack-inject-generate (the manual pages and completions, for scripts/install.sh).
 # Usage: scripts/build-portable.sh [--check-only]
 #        scripts/build-portable.sh --check FILE...   (checks those files only; prints nothing on stdout)
@@ -23,7 +24,7 @@ glibc_floor=2.17
 target=x86_64-unknown-linux-gnu
 out="${CARGO_TARGET_DIR:-target}/$target/release"
 
-files=("$out/envtrack-inject" "$out/libenvtrack.so")
+files=("$out/envtrack-inject" "$out/libenvtrack.so" "$out/libenvtrack_spank.so")
 if [[ $mode == --check ]]; then
   files=("${checked[@]}")
 elif [[ $mode != --check-only ]]; then
@@ -32,7 +33,7 @@ elif [[ $mode != --check-only ]]; then
   echo "build-portable: building for glibc $glibc_floor with cargo-zigbuild (release)..." >&2
   # cargo-zigbuild finds zig through the ziglang package of the Python on PATH.
   PATH="$PWD/$venv/bin:$PATH" "$venv/bin/cargo-zigbuild" zigbuild --release --quiet \
-    --target "$target.$glibc_floor" -p envtrack-inject -p envtrack-preload >&2
+    --target "$target.$glibc_floor" -p envtrack-inject -p envtrack-preload -p envtrack-spank >&2
 fi
 
 # newest_glibc FILE: the newest GLIBC_x.y version FILE requires, e.g. 2.14.

@@ -35,6 +35,7 @@ test_packages=(
   # Real launchers for the end-to-end tests (tests/src/launchers/)
   mpich            # MPICH 4: mpiexec.hydra
   slurmctld slurmd slurm-client munge  # a one-node Slurm started by the tests
+  libslurm-dev     # slurm/slurm_version.h: the Slurm release the plugin (spank/) is built for
   openssh-server openssh-client        # a loopback sshd started by the tests
   python3-venv     # the virtual environments from PyPI (tests/launchers/venvs.txt)
   pdsh             # DeepSpeed's multi-node runner, through its ssh module

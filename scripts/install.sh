@@ -3,6 +3,7 @@
 # cluster's shared filesystem; any user who can write there can install, no root needed):
 #
 #   bin/envtrack-inject                                  lib/libenvtrack.so
+#   lib/libenvtrack_spank.so (the Slurm plugin, for a site's plugstack.conf)
 #   share/man/man1/envtrack-inject.1, envtrack-inject-SUBCOMMAND.1
 #   share/bash-completion/completions/envtrack-inject    share/zsh/site-functions/_envtrack-inject
 #   share/fish/vendor_completions.d/envtrack-inject.fish
@@ -17,7 +18,8 @@
 # an older install (a job using the library, say) keep the files they mapped.
 #
 # Usage: scripts/install.sh [--artifacts DIR] PREFIX
-#   --artifacts DIR  take envtrack-inject, libenvtrack.so and envtrack-inject-generate (which writes
+#   --artifacts DIR  take envtrack-inject, libenvtrack.so, libenvtrack_spank.so and
+#                    envtrack-inject-generate (which writes
 #                    the manual pages and completions) from DIR, e.g. target/release after
 #                    `cargo build --release`; by default scripts/build-portable.sh builds them, for
 #                    glibc 2.17 and later (its first run makes a build tool environment from PyPI).
@@ -57,7 +59,7 @@ if [[ -z $artifacts ]]; then
   artifacts=$("$root/scripts/build-portable.sh")
   [[ $artifacts == /* ]] || artifacts=$root/$artifacts
 fi
-for file in envtrack-inject libenvtrack.so envtrack-inject-generate; do
+for file in envtrack-inject libenvtrack.so libenvtrack_spank.so envtrack-inject-generate; do
   [[ -f $artifacts/$file ]] || { echo "install: $artifacts/$file is missing" >&2; exit 1; }
 done
 
@@ -89,6 +91,7 @@ put() {
 echo "install: installing into $prefix" >&2
 put 0755 "$artifacts/envtrack-inject" bin/envtrack-inject
 put 0644 "$artifacts/libenvtrack.so" lib/libenvtrack.so
+put 0644 "$artifacts/libenvtrack_spank.so" lib/libenvtrack_spank.so
 for page in "$generated"/man/*.1; do
   put 0644 "$page" "share/man/man1/$(basename "$page")"
 done
@@ -111,4 +114,8 @@ has an Lmod example in examples/modulefiles/envtrack/):
   export LD_PRELOAD=$quoted/lib/libenvtrack.so\${LD_PRELOAD:+:\$LD_PRELOAD}
 The first is enough for envtrack-inject -- COMMAND and for man envtrack-inject; the second tracks
 every program started from then on (ENVTRACK=off turns it off for a command and its children).
+
+A Slurm site can have srun and sbatch carry the tracked changes themselves with one line in
+plugstack.conf (on the login and compute nodes; see the README's Slurm section):
+  optional $quoted/lib/libenvtrack_spank.so
 EOF

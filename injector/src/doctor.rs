@@ -10,7 +10,7 @@ use envtrack_model::vars::DEFAULT_LAUNCHERS;
 
 use crate::glibc::{self, Version};
 use crate::launch::remote_shell::{for_login_shell, sh_quote};
-use crate::{bounded, flavor};
+use crate::{bounded, flavor, slurm_plugin};
 
 /// One finding.
 struct Check {
@@ -59,7 +59,11 @@ pub fn run(
             None => checks.push(check(true, format!("launcher {name}: not on PATH"))),
             Some(found) => match flavor::detect(&found) {
                 Ok(launcher) => {
-                    checks.push(check(true, format!("launcher {name}: {} ({})", found.display(), launcher.identity)))
+                    checks.push(check(true, format!("launcher {name}: {} ({})", found.display(), launcher.identity)));
+                    if launcher.flavor == flavor::Flavor::Slurm && name == "srun" {
+                        let (ok, what) = slurm_plugin::status(&found);
+                        checks.push(check(ok, what));
+                    }
                 }
                 Err(error) => checks.push(check(false, format!("launcher {name}: {error}"))),
             },

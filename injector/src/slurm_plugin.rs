@@ -88,8 +88,41 @@ pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment) -> b
     if env.get(ACTIVE_VAR.as_bytes()).is_some() {
         return true;
     }
-    crate::flavor::help_text(srun)
-        .is_some_and(|help| help.lines().any(|line| line.trim_start().starts_with(&format!("--{SNAPSHOT_OPTION}="))))
+    crate::flavor::help_text(srun).is_some_and(|help| lists_options(&help))
+}
+
+/// Whether `srun --help` lists the plugin's options.
+fn lists_options(help: &str) -> bool {
+    help.lines().any(|line| line.trim_start().starts_with(&format!("--{SNAPSHOT_OPTION}=")))
+}
+
+/// For `doctor`: whether the srun at `srun` loads the plugin (true), and what to say.
+pub fn status(srun: &Path) -> (bool, String) {
+    let Some(help) = crate::flavor::help_text(srun) else {
+        return (
+            true,
+            format!(
+                "Slurm plugin: {} --help did not run; cannot tell whether it loads libenvtrack_spank.so",
+                srun.display()
+            ),
+        );
+    };
+    if lists_options(&help) {
+        return (
+            true,
+            "Slurm plugin: srun loads libenvtrack_spank.so; it carries the snapshot and srun's command line is left as written"
+                .to_string(),
+        );
+    }
+    // Slurm names a plugin it could not load (a missing file, another release's build).
+    match help.lines().find(|line| line.contains("libenvtrack_spank")) {
+        Some(line) => (false, format!("Slurm plugin: srun did not load libenvtrack_spank.so: {}", line.trim())),
+        None => (
+            true,
+            "Slurm plugin: not loaded by srun (envtrack rewrites srun's command line instead; see the README's Slurm section)"
+                .to_string(),
+        ),
+    }
 }
 
 #[cfg(test)]

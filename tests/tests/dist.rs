@@ -38,6 +38,7 @@ fn expected_layout() -> BTreeMap<String, u32> {
     layout.insert("bin/envtrack-inject".into(), 0o755);
     for file in [
         "lib/libenvtrack.so",
+        "lib/libenvtrack_spank.so",
         "share/bash-completion/completions/envtrack-inject",
         "share/zsh/site-functions/_envtrack-inject",
         "share/fish/vendor_completions.d/envtrack-inject.fish",

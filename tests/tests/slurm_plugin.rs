@@ -53,11 +53,15 @@ fn assert_carried(out: &std::process::Output, count: usize, what: &str) {
 fn srun_tasks_get_the_values_whatever_the_export_option() {
     let _lock = slurm_lock();
     let dir = scratch("slurm_plugin");
-    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
-    for (options, extra) in [("", None), ("--export=NONE", None), ("", Some("SLURM_EXPORT_ENV=NONE"))] {
-        let launch = format!("srun -N1 -n2 {options} /usr/bin/python3 {}", rank_report());
-        let out = tracked_bash(&launch, &slurm, extra.as_slice());
-        assert_carried(&out, 2, &format!("srun {options} {extra:?}"));
+    // This build's plugin, and the portable one (glibc 2.17) with the library beside it.
+    let portable = envtrack_tests::oldglibc::portable_dir().join("libenvtrack_spank.so");
+    for plugin in [spank_plugin(), portable] {
+        let slurm = Slurm::start_with_plugins(&dir, Some(&format!("optional {}\n", plugin.display())));
+        for (options, extra) in [("", None), ("--export=NONE", None), ("", Some("SLURM_EXPORT_ENV=NONE"))] {
+            let launch = format!("srun -N1 -n2 {options} /usr/bin/python3 {}", rank_report());
+            let out = tracked_bash(&launch, &slurm, extra.as_slice());
+            assert_carried(&out, 2, &format!("{}: srun {options} {extra:?}", plugin.display()));
+        }
     }
 }
 
@@ -190,4 +194,27 @@ fn carry_always_tracks_the_tasks_of_an_untracked_submitter() {
     // Tracked from the start; an untracked submitter's changes are not known.
     assert_eq!(reports[0]["tracked"], true, "{}", reports[0]);
     assert_eq!(reports[0]["values"]["A_VALUE"], Value::Null, "{}", reports[0]);
+}
+
+#[test]
+fn doctor_says_whether_srun_loads_the_plugin() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_doctor");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let doctor = || {
+        let mut command = std::process::Command::new(injector());
+        command.arg("doctor").envs(slurm.env());
+        let out = output(&mut command);
+        text(&out.stdout).lines().find(|line| line.contains("Slurm plugin")).unwrap_or_default().to_string()
+    };
+    let line = doctor();
+    assert!(line.starts_with("ok   Slurm plugin: srun loads libenvtrack_spank.so"), "{line}");
+    // srun reads plugstack.conf each time it starts.
+    let missing = dir.join("elsewhere/libenvtrack_spank.so");
+    std::fs::write(dir.join("plugstack.conf"), format!("required {}\n", missing.display())).unwrap();
+    let line = doctor();
+    assert!(line.starts_with("FAIL Slurm plugin: srun did not load libenvtrack_spank.so"), "{line}");
+    std::fs::write(dir.join("plugstack.conf"), "# none\n").unwrap();
+    let line = doctor();
+    assert!(line.starts_with("ok   Slurm plugin: not loaded by srun"), "{line}");
 }
