@@ -54,7 +54,7 @@ pub static spank_options: Options = Options([
     SpankOption {
         name: c"envtrack".as_ptr(),
         arginfo: c"on|off".as_ptr(),
-        usage: c"envtrack: carry the tracked environment changes of the submitting process to every task (default: the site's, see plugstack.conf); off: carry nothing".as_ptr(),
+        usage: c"envtrack: off: carry nothing to the tasks; on: carry the submitting process's tracked environment changes, and track the tasks even when it is not tracked (default: carry from a tracked process)".as_ptr(),
         has_arg: 1,
         val: 0,
         cb: Some(switch_option),

@@ -26,7 +26,11 @@ pub fn apply(spank: Spank) {
     let carried = match settings::snapshot().or(submitted) {
         _ if settings::switch() == Some(false) => None,
         Some(value) => Some(slurm_plugin::decode(&value)),
-        None if settings::get().carry == Carry::Always => Some(Ok(Snapshot::default())),
+        // Nothing sent (an untracked submitter): with `carry=always` or `--envtrack=on`, the
+        // tasks start tracked all the same, with nothing changed.
+        None if settings::get().carry == Carry::Always || settings::switch() == Some(true) => {
+            Some(Ok(Snapshot::default()))
+        }
         None => None,
     };
     if let Some(snapshot) = carried {

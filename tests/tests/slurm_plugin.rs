@@ -197,6 +197,44 @@ fn carry_always_tracks_the_tasks_of_an_untracked_submitter() {
 }
 
 #[test]
+fn an_untracked_submitters_tasks_are_as_without_the_plugin_unless_asked() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_untracked");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let tasks_env = |options: &str| {
+        let mut env: Vec<Vec<u8>> = vec![b"PATH=/usr/local/bin:/usr/bin:/bin".to_vec(), b"HOME=/root".to_vec()];
+        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+        let launch = format!("export A_VALUE=1; srun -N1 -n1 {options} /usr/bin/env");
+        let mut command = command_with_env("/bin/bash", env);
+        command.args(["-c", &launch]);
+        let out = output(&mut command);
+        assert!(out.status.success(), "{options}: {}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "{options}: {}", text(&out.stderr));
+        let mut names: Vec<String> = text(&out.stdout)
+            .lines()
+            .filter_map(|line| line.split('=').next())
+            // These differ from step to step.
+            .filter(|name| !name.starts_with("SLURM_") && !name.starts_with("SLURMD_"))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    };
+    let with_plugin = tasks_env("");
+    // The same variables (values aside) as with no plugin loaded: nothing of envtrack's.
+    std::fs::write(dir.join("plugstack.conf"), "# none\n").unwrap();
+    assert_eq!(with_plugin, tasks_env(""));
+    let envtracks = |name: &String| name.contains("ENVTRACK") || name.contains("SPANK");
+    assert!(!with_plugin.iter().any(envtracks), "{with_plugin:?}");
+    // `--envtrack=on`: the tasks start tracked.
+    std::fs::write(dir.join("plugstack.conf"), plugstack("")).unwrap();
+    let on = tasks_env("--envtrack=on");
+    for name in ["ENVTRACK_SPANK", "ENVTRACK_STATE", "LD_PRELOAD"] {
+        assert!(on.iter().any(|n| n == name), "{name}: {on:?}");
+    }
+}
+
+#[test]
 fn doctor_says_whether_srun_loads_the_plugin() {
     let _lock = slurm_lock();
     let dir = scratch("slurm_plugin_doctor");
