@@ -161,7 +161,12 @@ fn routing_and_launch_mode_leave_srun_to_the_plugin() {
 fn an_sbatch_jobs_srun_carries_the_submitters_changes() {
     let _lock = slurm_lock();
     let dir = scratch("slurm_plugin_sbatch");
-    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    // The jobs' prolog keeps the environment Slurm gives it: the snapshot must not be there.
+    let prolog = dir.join("prolog.sh");
+    std::fs::write(&prolog, format!("#!/bin/sh\nenv > {}/prolog-env-$SLURM_JOB_ID\n", dir.display())).unwrap();
+    std::fs::set_permissions(&prolog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let more = format!("Prolog={}\n", prolog.display());
+    let slurm = Slurm::start_configured(&dir, Some(&plugstack("")), &more);
     let script = dir.join("job.sh");
     std::fs::write(&script, format!("#!/bin/bash\nsrun -N1 -n2 /usr/bin/python3 {}\n", rank_report())).unwrap();
     for export in ["", "--export=NONE"] {
@@ -175,6 +180,19 @@ fn an_sbatch_jobs_srun_carries_the_submitters_changes() {
             2,
             &format!("sbatch {export}"),
         );
+    }
+    // srun outside an allocation, too.
+    let launch = format!("srun -N1 -n1 /usr/bin/python3 {}", rank_report());
+    assert_carried(&tracked_bash(&launch, &slurm, &[]), 1, "srun");
+    let prologs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("prolog-env-"))
+        .collect();
+    assert_eq!(prologs.len(), 3, "a prolog per job");
+    for entry in prologs {
+        let env = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(!env.contains("envtrack_snapshot"), "{}:\n{env}", entry.path().display());
     }
 }
 

@@ -38,6 +38,11 @@ impl Slurm {
 
     /// [`Slurm::start`] with a `plugstack.conf` of these lines (SPANK plugins), when given.
     pub fn start_with_plugins(dir: &Path, plugstack: Option<&str>) -> Slurm {
+        Slurm::start_configured(dir, plugstack, "")
+    }
+
+    /// [`Slurm::start_with_plugins`] with more `slurm.conf` lines (`Prolog=…`).
+    pub fn start_configured(dir: &Path, plugstack: Option<&str>, more_conf: &str) -> Slurm {
         let lock = SLURM_INSTANCE.lock().unwrap_or_else(PoisonError::into_inner);
         assert!(is_root(), "Slurm's daemons need root (SlurmUser and SlurmdUser are root)");
         let dir = absolute(dir);
@@ -45,7 +50,7 @@ impl Slurm {
         let node = node.trim().split('.').next().unwrap_or_default().to_string();
         assert!(!node.is_empty(), "this machine has no host name");
         let conf = dir.join("slurm.conf");
-        let daemons = start_with_retries("Slurm", || start_slurm(&dir, &conf, &node, plugstack));
+        let daemons = start_with_retries("Slurm", || start_slurm(&dir, &conf, &node, plugstack, more_conf));
         Slurm { dir, conf, node, daemons, _lock: lock }
     }
 
@@ -82,7 +87,13 @@ impl Drop for Slurm {
     }
 }
 
-fn start_slurm(dir: &Path, conf: &Path, node: &str, plugstack: Option<&str>) -> Result<Daemons, StartError> {
+fn start_slurm(
+    dir: &Path,
+    conf: &Path,
+    node: &str,
+    plugstack: Option<&str>,
+    more_conf: &str,
+) -> Result<Daemons, StartError> {
     let munge = dir.join("munge");
     let logs = dir.join("log");
     for sub in [&munge, &dir.join("state"), &dir.join("spool")] {
@@ -168,7 +179,7 @@ PlugStackConfig={plugstack}
 ReturnToService=2
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
-",
+{more_conf}",
             socket = socket.display(),
             cpus = online_cpus(),
             plugstack = plugstack_file.display(),
