@@ -77,18 +77,35 @@ pub fn decode(value: &[u8]) -> Result<Snapshot, UsageError> {
 /// --help`, which loads the site's plugin stack). The user's
 /// `--envtrack=off` (or its variable) means it does not.
 pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let switched_off = |value: &[u8]| switch(value) == Some(false);
-    let on_command_line = args
-        .iter()
-        .any(|arg| arg.as_bytes().strip_prefix(format!("--{SWITCH_OPTION}=").as_bytes()).is_some_and(switched_off));
-    if on_command_line || env.get(submit_variable(SWITCH_OPTION).as_bytes()).is_some_and(switched_off) {
+    let off = |value: &[u8]| switch(value) == Some(false);
+    let said = switch_on_command_line(args);
+    if said == Some(false) || (said.is_none() && env.get(submit_variable(SWITCH_OPTION).as_bytes()).is_some_and(off)) {
         return false;
     }
     if env.get(ACTIVE_VAR.as_bytes()).is_some() {
         return true;
     }
     crate::flavor::help_text(srun).is_some_and(|help| lists_options(&help))
+}
+
+/// The last `--envtrack` value on srun's command line (in any component of a
+/// heterogeneous step), read as srun reads it: Some(true) on, Some(false) off.
+fn switch_on_command_line(args: &[std::ffi::OsString]) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let table = crate::launch::tables::table(crate::launch::tables::TableKind::Srun);
+    let mut said = None;
+    let mut rest = args;
+    while let Ok(parsed) = table.read(rest) {
+        for found in parsed.options.iter().filter(|found| found.spec.name() == format!("--{SWITCH_OPTION}")) {
+            said = found.values.first().and_then(|value| switch(value.as_bytes())).or(said);
+        }
+        let program = &rest[parsed.operands..];
+        match program.iter().position(|word| word.as_bytes() == b":") {
+            Some(end) => rest = &program[end + 1..],
+            None => break,
+        }
+    }
+    said
 }
 
 /// Whether `srun --help` lists the plugin's options.
@@ -144,6 +161,16 @@ mod tests {
         snapshot.directives.job.push(Directive::set(b"BIG", &vec![b'x'; MOST]));
         assert!(encode(&snapshot).unwrap_err() > MOST);
         assert!(decode(b"ET1;garbage").is_err());
+    }
+
+    #[test]
+    fn the_switch_on_srun_command_lines() {
+        let words = |text: &str| text.split(' ').map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(switch_on_command_line(&words("-n 2 --envtrack=off prog --envtrack=on")), Some(false));
+        assert_eq!(switch_on_command_line(&words("--envtrack off -n2 prog")), Some(false));
+        assert_eq!(switch_on_command_line(&words("-n1 a : --envtrack=OFF b")), Some(false));
+        assert_eq!(switch_on_command_line(&words("--envtrack-snapshot=x prog")), None);
+        assert_eq!(switch_on_command_line(&words("prog")), None);
     }
 
     #[test]
