@@ -49,6 +49,30 @@ fn assert_carried(out: &std::process::Output, count: usize, what: &str) {
     }
 }
 
+/// A tracked Python program (routing off) that sets values through `os.environ` — one of them
+/// not UTF-8, with a newline and an `=` — and runs srun with `options` through subprocess.
+fn tracked_python(options: &str, slurm: &Slurm, extra: &[&str]) -> std::process::Output {
+    let mut env = tracked_env(&["ENVTRACK_AUTOWRAP=0"]);
+    env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+    env.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
+    let program = format!(
+        r#"
+import os, shlex, subprocess, sys
+os.environ["SECRET_VALUE"] = {secret}
+os.environ["NCCL_DEBUG"] = "INFO"
+os.environ["PATH"] = "/opt/mine:" + os.environ["PATH"]
+os.environb[b"ODD_BYTES"] = b"\xff\xfe line1\nline2=x"
+os.environ["REPORT_NAMES"] = "SECRET_VALUE,NCCL_DEBUG,PATH,ODD_BYTES"
+sys.exit(subprocess.run(["srun", "-N1", "-n2", *shlex.split({options:?}), "/usr/bin/python3", {report:?}]).returncode)
+"#,
+        secret = format!("{SECRET:?}"),
+        report = rank_report(),
+    );
+    let mut command = command_with_env("/usr/bin/python3", env);
+    command.args(["-c", &program]);
+    output(&mut command)
+}
+
 #[test]
 fn srun_tasks_get_the_values_whatever_the_export_option() {
     let _lock = slurm_lock();
@@ -58,9 +82,13 @@ fn srun_tasks_get_the_values_whatever_the_export_option() {
     for plugin in [spank_plugin(), portable] {
         let slurm = Slurm::start_with_plugins(&dir, Some(&format!("optional {}\n", plugin.display())));
         for (options, extra) in [("", None), ("--export=NONE", None), ("", Some("SLURM_EXPORT_ENV=NONE"))] {
-            let launch = format!("srun -N1 -n2 {options} /usr/bin/python3 {}", rank_report());
-            let out = tracked_bash(&launch, &slurm, extra.as_slice());
-            assert_carried(&out, 2, &format!("{}: srun {options} {extra:?}", plugin.display()));
+            let what = format!("{}: srun {options} {extra:?}", plugin.display());
+            let out = tracked_python(options, &slurm, extra.as_slice());
+            assert_carried(&out, 2, &what);
+            for report in reports(&out.stdout) {
+                // Byte for byte (the report gives bytes as latin-1).
+                assert_eq!(report["values"]["ODD_BYTES"], "\u{ff}\u{fe} line1\nline2=x", "{what}: {report}");
+            }
         }
     }
 }
