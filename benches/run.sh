@@ -33,6 +33,9 @@
 #                   with and without it (within 3%, same program)
 #   python_activate.py
 #                   what envtrack.activate() adds to a Python script's start
+#   slurm_plugin_cost (tests/src/bin/; as root, on the tests' one-node Slurm)
+#                   srun with the Slurm plugin against without it, and carried
+#                   by the plugin against by rewriting (BENCH_SLURM_RUNS, 30)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -85,4 +88,15 @@ echo
 echo "== envtrack.activate() at the top of a Python script (wall time, medians, side by side)"
 python3 "$BENCH_DIR/python_activate.py" "${BENCH_ACTIVATE_RUNS:-30}"
 
-summarize "python_subprocess.py, workload.py and python_activate.py: wall times, medians side by side; $((SECONDS - timed_start)) s" python workload activate
+timed=(python workload activate)
+echo
+echo "== srun with the Slurm plugin (wall time, medians, side by side)"
+if [[ $(id -u) == 0 ]] && command -v slurmctld >/dev/null; then
+    cargo build --release --quiet -p envtrack-spank -p envtrack-tests --bin slurm_plugin_cost
+    "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/slurm_plugin_cost" "${BENCH_SLURM_RUNS:-30}"
+    timed+=(slurm)
+else
+    echo "skipped: needs root and Slurm's daemons (scripts/install-deps.sh)"
+fi
+
+summarize "python_subprocess.py, workload.py, python_activate.py and slurm_plugin_cost: wall times, medians side by side; $((SECONDS - timed_start)) s" "${timed[@]}"
