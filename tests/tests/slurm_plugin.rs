@@ -58,14 +58,13 @@ fn tracked_python(options: &str, slurm: &Slurm, extra: &[&str]) -> std::process:
     let program = format!(
         r#"
 import os, shlex, subprocess, sys
-os.environ["SECRET_VALUE"] = {secret}
+os.environ["SECRET_VALUE"] = {SECRET:?}
 os.environ["NCCL_DEBUG"] = "INFO"
 os.environ["PATH"] = "/opt/mine:" + os.environ["PATH"]
 os.environb[b"ODD_BYTES"] = b"\xff\xfe line1\nline2=x"
 os.environ["REPORT_NAMES"] = "SECRET_VALUE,NCCL_DEBUG,PATH,ODD_BYTES"
 sys.exit(subprocess.run(["srun", "-N1", "-n2", *shlex.split({options:?}), "/usr/bin/python3", {report:?}]).returncode)
 "#,
-        secret = format!("{SECRET:?}"),
         report = rank_report(),
     );
     let mut command = command_with_env("/usr/bin/python3", env);
