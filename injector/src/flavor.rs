@@ -55,11 +55,6 @@ impl Launcher {
     fn new(table: TableKind, identity: impl Into<String>) -> Launcher {
         Launcher { flavor: table.flavor(), table, identity: identity.into(), default_rcmd: None }
     }
-
-    /// Slurm's srun, read with its option table (for the Slurm plugin, which runs inside it).
-    pub fn srun() -> Launcher {
-        Launcher::new(TableKind::Srun, "Slurm")
-    }
 }
 
 /// Names that mean a launcher (what launch mode is for).

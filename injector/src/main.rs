@@ -49,7 +49,7 @@ fn run_or_launch(matches: &clap::ArgMatches, cli: &Cli) -> Result<std::io::Error
         Some(launcher) => {
             let identified = flavor::detect(&launcher)?;
             if identified.flavor == flavor::Flavor::Slurm
-                && slurm_plugin::carries(&launcher, &cli.run.command[1..], &state::current_environment())
+                && slurm_plugin::carries(&launcher, &cli.run.command[1..], &state::current_environment(), &directives)
             {
                 // The site's Slurm plugin carries the snapshot: srun runs as written, tracked.
                 return run_tracked(cli, directives, &registry, "slurm-plugin");

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use envtrack_model::json::base64;
-use envtrack_model::{Environment, Snapshot};
+use envtrack_model::{Directive, DirectiveSet, Environment, Op, Snapshot, Tracked, TrackedChange};
 
 use crate::error::UsageError;
 
@@ -53,33 +53,85 @@ pub fn switch(value: &[u8]) -> Option<bool> {
     }
 }
 
-/// `snapshot` as the option's value: base64 of its encoding. Err(length)
-/// when it is longer than [`MOST`].
-pub fn encode(snapshot: &Snapshot) -> Result<String, usize> {
-    let text = base64::encode(&snapshot.encode());
-    if text.len() > MOST {
-        return Err(text.len());
+/// What the plugin carries from the submitting process to each task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// The snapshot, as launch mode carries it ([`crate::launch_mode::travelling`]).
+    pub snapshot: Snapshot,
+    /// The submitting process's own value of each name the snapshot tracks (a
+    /// set, or an unset where it has none): the value a task gets from a
+    /// default `--export`. A task whose value differs was given it by Slurm
+    /// (a GPU binding, a batch script's `HOSTNAME`) or by the command line
+    /// (`--export=NAME=VALUE`), and keeps it.
+    pub submitted: Snapshot,
+}
+
+impl Carried {
+    /// What a process with environment `env` carries, with `directives` added.
+    pub fn from_env(env: &Environment, directives: DirectiveSet) -> Result<Carried, UsageError> {
+        let snapshot = crate::launch_mode::travelling(env, directives, &[])?;
+        let mut submitted = Snapshot::default();
+        for name in snapshot.tracked_names() {
+            let directive = match env.get(name) {
+                Some(value) => Directive::set(name, value),
+                None => Directive::unset(name),
+            };
+            submitted.tracked.push(Tracked { name: name.to_vec(), change: TrackedChange::Carried(directive) });
+        }
+        Ok(Carried { snapshot, submitted })
     }
-    Ok(text)
+
+    /// The submitting process's value of `name`: None if it did not say,
+    /// Some(None) if it had none.
+    pub fn submitted_value(&self, name: &[u8]) -> Option<Option<&[u8]>> {
+        self.submitted.tracked.iter().find(|t| t.name == name).and_then(|t| match &t.change {
+            TrackedChange::Carried(directive) if directive.op == Op::Set => Some(Some(directive.value.as_slice())),
+            TrackedChange::Carried(directive) if directive.op == Op::Unset => Some(None),
+            _ => None,
+        })
+    }
+
+    /// The option's value: the two snapshots' encodings in base64, joined by
+    /// a dot. Err(length) when it is longer than [`MOST`].
+    pub fn encode(&self) -> Result<String, usize> {
+        let text = format!("{}.{}", base64::encode(&self.snapshot.encode()), base64::encode(&self.submitted.encode()));
+        if text.len() > MOST {
+            return Err(text.len());
+        }
+        Ok(text)
+    }
+
+    /// What an option value carries.
+    pub fn decode(value: &[u8]) -> Result<Carried, UsageError> {
+        let shown = format!("--{SNAPSHOT_OPTION}");
+        let snapshot_of = |part: &[u8]| -> Result<Snapshot, UsageError> {
+            let text = std::str::from_utf8(part).map_err(|_| UsageError::new(format!("{shown}: not base64")))?;
+            let bytes = base64::decode(text).ok_or_else(|| UsageError::new(format!("{shown}: not base64")))?;
+            Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{shown}: {e}")))
+        };
+        let mut parts = value.splitn(2, |&b| b == b'.');
+        let snapshot = snapshot_of(parts.next().unwrap_or_default())?;
+        let submitted = match parts.next() {
+            Some(part) => snapshot_of(part)?,
+            None => Snapshot::default(),
+        };
+        Ok(Carried { snapshot, submitted })
+    }
 }
 
-/// The snapshot an option value carries.
-pub fn decode(value: &[u8]) -> Result<Snapshot, UsageError> {
-    let shown = format!("--{SNAPSHOT_OPTION}");
-    let text = std::str::from_utf8(value).map_err(|_| UsageError::new(format!("{shown}: not base64")))?;
-    let bytes = base64::decode(text).ok_or_else(|| UsageError::new(format!("{shown}: not base64")))?;
-    Snapshot::decode(&bytes).map_err(|e| UsageError::new(format!("{shown}: {e}")))
-}
-
-/// Whether the plugin carries the snapshot of the `srun` at `srun`, started
-/// in `env`: inside a step or batch script the plugin prepared
-/// ([`ACTIVE_VAR`]), or when srun lists the plugin's options (`srun
-/// --help`, which loads the site's plugin stack). The user's
-/// `--envtrack=off` (or its variable) means it does not.
-pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment) -> bool {
+/// Whether the plugin carries what a process with environment `env` (and
+/// `directives`) would carry through the `srun` at `srun`: inside a step or
+/// batch script the plugin prepared ([`ACTIVE_VAR`]), or when srun lists the
+/// plugin's options (`srun --help`, which loads the site's plugin stack). Not
+/// when the user's `--envtrack=off` (or its variable) says so, nor when it is
+/// too long for the plugin's option (launch mode's variables carry it).
+pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment, directives: &DirectiveSet) -> bool {
     let off = |value: &[u8]| switch(value) == Some(false);
     let said = switch_on_command_line(args);
     if said == Some(false) || (said.is_none() && env.get(submit_variable(SWITCH_OPTION).as_bytes()).is_some_and(off)) {
+        return false;
+    }
+    if Carried::from_env(env, directives.clone()).map_or(true, |carried| carried.encode().is_err()) {
         return false;
     }
     if env.get(ACTIVE_VAR.as_bytes()).is_some() {
@@ -90,7 +142,7 @@ pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment) -> b
 
 /// The last `--envtrack` value on srun's command line (in any component of a
 /// heterogeneous step), read as srun reads it: Some(true) on, Some(false) off.
-fn switch_on_command_line(args: &[std::ffi::OsString]) -> Option<bool> {
+pub fn switch_on_command_line(args: &[std::ffi::OsString]) -> Option<bool> {
     use std::os::unix::ffi::OsStrExt;
     let table = crate::launch::tables::table(crate::launch::tables::TableKind::Srun);
     let mut said = None;
@@ -155,12 +207,19 @@ mod tests {
 
     #[test]
     fn option_values_round_trip_and_are_bounded() {
-        let mut snapshot = Snapshot::default();
-        snapshot.directives.job.push(Directive::set(b"A", b"1\n2"));
-        assert_eq!(decode(encode(&snapshot).unwrap().as_bytes()).unwrap(), snapshot);
-        snapshot.directives.job.push(Directive::set(b"BIG", &vec![b'x'; MOST]));
-        assert!(encode(&snapshot).unwrap_err() > MOST);
-        assert!(decode(b"ET1;garbage").is_err());
+        let env = Environment::from_pairs([("A", "1\n2"), ("PATH", "/opt/x:/usr/bin")]);
+        let mut carried = Carried::from_env(&env, DirectiveSet::default()).unwrap();
+        carried.snapshot.directives.job.push(Directive::set(b"A", b"1\n2"));
+        carried.snapshot.carry_set(b"GONE", b"x");
+        carried.submitted.carry_set(b"GONE", b"x");
+        let decoded = Carried::decode(carried.encode().unwrap().as_bytes()).unwrap();
+        assert_eq!(decoded, carried);
+        assert_eq!(decoded.submitted_value(b"GONE"), Some(Some(&b"x"[..])));
+        assert_eq!(decoded.submitted_value(b"OTHER"), None);
+        carried.snapshot.directives.job.push(Directive::set(b"BIG", &vec![b'x'; MOST]));
+        assert!(carried.encode().unwrap_err() > MOST);
+        assert!(Carried::decode(b"ET1;garbage").is_err());
+        assert!(Carried::decode(b"").is_err());
     }
 
     #[test]

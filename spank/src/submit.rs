@@ -8,10 +8,10 @@
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use envtrack_inject::slurm_plugin::{self, SNAPSHOT_OPTION, SWITCH_OPTION};
-use envtrack_inject::{flavor, inspect, launch, launch_mode, state, transport};
+use envtrack_inject::slurm_plugin::{self, Carried, SNAPSHOT_OPTION, SWITCH_OPTION};
+use envtrack_inject::{inspect, state, transport};
 use envtrack_model::{vars, DirectiveSet};
 
 use crate::ffi::{self, Spank};
@@ -25,6 +25,8 @@ pub enum Submitter {
 
 /// Whether the plugin set the option's variable (it takes it out again).
 static SET: AtomicBool = AtomicBool::new(false);
+/// The length of a snapshot too long to carry, said after option processing.
+static TOO_LONG: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether this allocator is sbatch (salloc's command runs here, in this
 /// environment: it needs nothing carried).
@@ -50,36 +52,31 @@ pub fn prepare(submitter: Submitter) {
     if transport::present() {
         return;
     }
-    let off = |name: &str| env.get(name.as_bytes()).is_some_and(|value| slurm_plugin::switch(value) == Some(false));
-    if off(&slurm_plugin::submit_variable(SWITCH_OPTION))
-        || env.get(vars::ENVTRACK.as_bytes()).is_some_and(vars::is_off)
-    {
+    // The user's switch: srun reads its command line only later, so it is read here as srun
+    // will read it (sbatch and salloc do not take plugin options in Slurm 22.05: the variable).
+    let said = match submitter {
+        Submitter::Srun => slurm_plugin::switch_on_command_line(&arguments()),
+        Submitter::Sbatch => None,
+    };
+    let said = said
+        .or_else(|| env.get(slurm_plugin::submit_variable(SWITCH_OPTION).as_bytes()).and_then(slurm_plugin::switch));
+    if said == Some(false) || env.get(vars::ENVTRACK.as_bytes()).is_some_and(vars::is_off) {
         return;
     }
     if settings::get().carry == Carry::Tracked && !inspect::is_tracked(&env) {
         return;
     }
-    let explicit = match submitter {
-        // What srun's command line sets for its tasks (`--export=NAME=VALUE`) stands.
-        Submitter::Srun => {
-            let set = launch::explicitly_set(&flavor::Launcher::srun(), &arguments(), &env);
-            set.global.into_iter().chain(set.per_context.into_iter().flatten()).collect()
-        }
-        Submitter::Sbatch => Vec::new(),
-    };
-    let snapshot = match launch_mode::travelling(&env, DirectiveSet::default(), &explicit) {
-        Ok(snapshot) => snapshot,
+    let carried = match Carried::from_env(&env, DirectiveSet::default()) {
+        Ok(carried) => carried,
         Err(problem) => {
             envtrack_inject::error::say(format_args!("envtrack: {problem}; the job runs without the tracked changes"));
             return;
         }
     };
-    match slurm_plugin::encode(&snapshot) {
+    match carried.encode() {
         Ok(value) => set_variable(&slurm_plugin::submit_variable(SNAPSHOT_OPTION), &value),
-        Err(length) => envtrack_inject::error::say(format_args!(
-            "envtrack: the tracked changes take {length} bytes as a Slurm plugin option, more than the {} it carries; the job runs without them",
-            slurm_plugin::MOST
-        )),
+        // Said once srun or sbatch has read its options: not for `--help`, `--version`.
+        Err(length) => TOO_LONG.store(length, Ordering::Relaxed),
     }
 }
 
@@ -106,6 +103,13 @@ fn unset_variable(name: &str) {
 /// of the script's environment. The job's control environment (its prolog's
 /// and epilog's) needs neither.
 pub fn tidy(spank: Spank, submitter: Submitter) {
+    let length = TOO_LONG.swap(0, Ordering::Relaxed);
+    if length > 0 && settings::switch() != Some(false) {
+        envtrack_inject::error::say(format_args!(
+            "envtrack: the tracked changes take {length} bytes as a Slurm plugin option, more than the {} it carries; the job runs without them",
+            slurm_plugin::MOST
+        ));
+    }
     let copy = slurm_plugin::option_variable(SNAPSHOT_OPTION);
     if submitter == Submitter::Srun {
         if SET.swap(false, Ordering::Relaxed) {

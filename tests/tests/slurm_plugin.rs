@@ -301,3 +301,102 @@ fn doctor_says_whether_srun_loads_the_plugin() {
     let line = doctor();
     assert!(line.starts_with("ok   Slurm plugin: not loaded by srun"), "{line}");
 }
+
+#[test]
+fn what_slurm_or_the_command_line_sets_for_a_task_stands() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_stands");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let off = "SLURM_SPANK__SLURM_SPANK_OPTION_envtrack_envtrack=off";
+    let show = "/bin/sh -c 'echo \"$NCCL_DEBUG $SECRET_VALUE\"'";
+    // The command line's value, however it is given (the tracked value is INFO): what Slurm
+    // gives the task with the plugin off. (`ALL,NAME=VALUE` keeps the submitter's value in
+    // Slurm 22.05.)
+    for (launch, extra, expected) in [
+        (format!("srun -N1 -n1 --export=NCCL_DEBUG=WARN {show}"), None, "WARN"),
+        (format!("srun -N1 -n1 {show}"), Some("SRUN_EXPORT_ENV=NCCL_DEBUG=WARN"), "WARN"),
+        (format!("srun -N1 -n1 {show}"), Some("SLURM_EXPORT_ENV=NCCL_DEBUG=WARN"), "WARN"),
+        (format!("srun -N1 -n1 --export=ALL,NCCL_DEBUG=WARN {show}"), None, "INFO"),
+    ] {
+        let with = stdout_of(&launch, &slurm, extra.as_slice());
+        let without = stdout_of(&launch, &slurm, &[extra.unwrap_or(off), off]);
+        assert_eq!(with.split(' ').next(), Some(expected), "{launch} {extra:?}: {with}");
+        assert_eq!(with.split(' ').next(), without.split(' ').next(), "{launch} {extra:?}");
+        // The other tracked values arrive (where the export took them away too).
+        assert_eq!(with, format!("{expected} {SECRET}\n"), "{launch} {extra:?}");
+    }
+    // sbatch's command line, and what Slurm sets in a batch script (HOSTNAME, ENVIRONMENT): a
+    // tracked login shell's HOSTNAME must not reach the job's node.
+    let out_file = dir.join("wrap.out");
+    let launch = format!(
+        "export HOSTNAME=login01 ENVIRONMENT=INTERACTIVE; sbatch --wait --export=NCCL_DEBUG=WARN -o {} \
+         --wrap 'echo \"$NCCL_DEBUG $HOSTNAME $ENVIRONMENT $SECRET_VALUE\"'",
+        out_file.display()
+    );
+    stdout_of(&launch, &slurm, &[]);
+    let written = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert_eq!(written, format!("WARN {} BATCH {SECRET}\n", slurm.node()));
+}
+
+#[test]
+fn lists_under_export_none_and_the_library_elsewhere() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_lists");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    // `--export=NONE` filtered PATH out: the task gets the submitter's whole PATH, not
+    // `/opt/mine` alone, and finds the system's commands; with the default export, /opt/mine once.
+    let launch = "srun -N1 -n1 --export=NONE /bin/sh -c 'ls / >/dev/null && echo \"$PATH\"'";
+    assert_eq!(stdout_of(launch, &slurm, &[]), "/opt/mine:/usr/local/bin:/usr/bin:/bin\n");
+    let launch = "srun -N1 -n1 /bin/sh -c 'echo \"$PATH\"'";
+    assert_eq!(stdout_of(launch, &slurm, &[]), "/opt/mine:/usr/local/bin:/usr/bin:/bin\n");
+
+    // No libenvtrack.so where plugstack.conf says: the task's own LD_PRELOAD's library (the
+    // submitter's, here on the same machine) tracks; with none, the values arrive untracked,
+    // after one line.
+    let missing = dir.join("nowhere/libenvtrack.so");
+    std::fs::write(dir.join("plugstack.conf"), plugstack(&format!("library={}", missing.display()))).unwrap();
+    let launch = format!("srun -N1 -n2 /usr/bin/python3 {}", rank_report());
+    assert_carried(&tracked_bash(&launch, &slurm, &[]), 2, "library elsewhere, default export");
+    let launch = format!("srun -N1 -n2 --export=NONE /usr/bin/python3 {}", rank_report());
+    let out = tracked_bash(&launch, &slurm, &[]);
+    let reports = reports(&out.stdout);
+    assert_eq!(reports.len(), 2, "{}", text(&out.stderr));
+    for report in &reports {
+        assert_eq!(report["values"]["SECRET_VALUE"], SECRET, "{report}");
+        assert_eq!(report["tracked"], false, "{report}");
+    }
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    assert!(lines[0].contains(&missing.display().to_string()), "{lines:?}");
+}
+
+#[test]
+fn a_snapshot_too_long_for_the_plugin_is_carried_by_rewriting() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_long");
+    let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
+    let long = "export LONG_VALUE=$(head -c 95000 /dev/zero | tr '\\0' x);";
+    let run = |launch: &str, routing: bool| {
+        let mut env = tracked_env(if routing { &[] } else { &["ENVTRACK_AUTOWRAP=0"] });
+        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+        let mut command = command_with_env("/bin/bash", env);
+        command.args(["-c", &format!("{long} {launch}")]);
+        output(&mut command)
+    };
+    // Routed: launch mode sees that the plugin cannot carry it and rewrites the command line.
+    let out = run("srun -N1 -n1 --export=NONE /bin/sh -c 'echo ${#LONG_VALUE}'", true);
+    assert_eq!(text(&out.stdout), "95000\n", "{}", text(&out.stderr));
+    assert!(envtrack_lines(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    // Not routed: one line from srun, and the job runs as without envtrack.
+    let out = run("srun -N1 -n1 --export=NONE /bin/sh -c 'echo ${#LONG_VALUE}'", false);
+    assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+    let lines = envtrack_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stderr));
+    assert!(lines[0].contains("more than the 120000 it carries"), "{lines:?}");
+    // Nothing said where nothing is launched, or where carrying is off.
+    for launch in ["srun --version", "srun --help >/dev/null", "srun -N1 -n1 --envtrack=off /bin/true"] {
+        let out = run(launch, false);
+        assert!(out.status.success(), "{launch}: {}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "{launch}: {}", text(&out.stderr));
+    }
+}
