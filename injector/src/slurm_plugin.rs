@@ -137,7 +137,103 @@ pub fn carries(srun: &Path, args: &[std::ffi::OsString], env: &Environment, dire
     if env.get(ACTIVE_VAR.as_bytes()).is_some() {
         return true;
     }
+    // srun's help costs a few milliseconds; a site whose configuration does not name the
+    // plugin is not asked. (Read wrongly, that only means rewriting, which the plugin leaves be.)
+    if named_in_configuration(env) == Some(false) {
+        return false;
+    }
     crate::flavor::help_text(srun).is_some_and(|help| lists_options(&help))
+}
+
+/// The plugin's file name, as plugstack.conf names it.
+const FILE_NAME: &str = "libenvtrack_spank";
+
+/// Whether this machine's Slurm configuration names the plugin: Some(false)
+/// when `slurm.conf` (`SLURM_CONF`, else `/etc/slurm/slurm.conf`), its
+/// `PlugStackConfig` (else `plugstack.conf` beside it) and every file that
+/// includes were read and none names it; None when that cannot be told (a
+/// configless site, an unreadable file, an `Include` in slurm.conf that may
+/// move PlugStackConfig, a pattern in a directory name).
+fn named_in_configuration(env: &Environment) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let conf = match env.get(b"SLURM_CONF") {
+        Some(path) => std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path)),
+        None => std::path::PathBuf::from("/etc/slurm/slurm.conf"),
+    };
+    let text = std::fs::read_to_string(&conf).ok()?;
+    let mut plugstack = None;
+    for line in text.lines().map(|line| line.split('#').next().unwrap_or_default().trim()) {
+        let Some((key, value)) = line.split_once('=') else {
+            if line.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("include")) {
+                return None;
+            }
+            continue;
+        };
+        if key.trim().eq_ignore_ascii_case("PlugStackConfig") {
+            plugstack = Some(std::path::PathBuf::from(value.trim()));
+        }
+    }
+    let plugstack = plugstack.unwrap_or_else(|| conf.with_file_name("plugstack.conf"));
+    names_plugin(&plugstack, 0)
+}
+
+/// Whether the plugstack file at `path`, or one it includes, names the plugin.
+fn names_plugin(path: &Path, depth: usize) -> Option<bool> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        // No plugstack.conf: no plugins.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && depth == 0 => return Some(false),
+        Err(_) => return None,
+    };
+    for line in text.lines().map(|line| line.split('#').next().unwrap_or_default().trim()) {
+        if line.contains(FILE_NAME) {
+            return Some(true);
+        }
+        let Some(pattern) = line.strip_prefix("include").filter(|rest| rest.starts_with([' ', '\t'])) else { continue };
+        if depth >= 8 {
+            return None;
+        }
+        let pattern = path.parent().unwrap_or(Path::new("/")).join(pattern.trim());
+        for included in matching_files(&pattern)? {
+            if names_plugin(&included, depth + 1)? {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
+}
+
+/// The files a plugstack `include` pattern names: `*` and `?` in its last
+/// component only (None for a pattern elsewhere, or an unreadable directory).
+fn matching_files(pattern: &Path) -> Option<Vec<std::path::PathBuf>> {
+    let name = pattern.file_name()?.to_str()?;
+    let dir = pattern.parent()?;
+    if dir.to_str()?.contains(['*', '?', '[']) || name.contains('[') {
+        return None;
+    }
+    if !name.contains(['*', '?']) {
+        return Some(vec![pattern.to_path_buf()]);
+    }
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_str().is_some_and(|file| glob_matches(name.as_bytes(), file.as_bytes())))
+        .map(|entry| entry.path())
+        .collect();
+    found.sort();
+    Some(found)
+}
+
+/// Whether `text` matches the shell pattern `pattern` (`*`, `?`). Written
+/// here for two wildcards rather than taking a glob crate for them.
+fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.split_first(), text.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => glob_matches(rest, text) || (!text.is_empty() && glob_matches(pattern, &text[1..])),
+        (Some((b'?', rest)), Some((_, more))) => glob_matches(rest, more),
+        (Some((p, rest)), Some((t, more))) if p == t => glob_matches(rest, more),
+        _ => false,
+    }
 }
 
 /// The last `--envtrack` value on srun's command line (in any component of a
@@ -230,6 +326,33 @@ mod tests {
         assert_eq!(switch_on_command_line(&words("-n1 a : --envtrack=OFF b")), Some(false));
         assert_eq!(switch_on_command_line(&words("--envtrack-snapshot=x prog")), None);
         assert_eq!(switch_on_command_line(&words("prog")), None);
+    }
+
+    #[test]
+    fn the_configuration_names_the_plugin_or_not() {
+        let dir = std::env::temp_dir().join(format!("envtrack-slurm-conf-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("plugstack.d")).unwrap();
+        let conf = dir.join("slurm.conf");
+        let env = Environment::from_pairs([("SLURM_CONF", conf.to_str().unwrap())]);
+        assert_eq!(named_in_configuration(&env), None, "no slurm.conf");
+        std::fs::write(&conf, "ClusterName=x\n").unwrap();
+        assert_eq!(named_in_configuration(&env), Some(false), "no plugstack.conf");
+        std::fs::write(dir.join("plugstack.conf"), "# optional /x/libenvtrack_spank.so\ninclude plugstack.d/*.conf\n")
+            .unwrap();
+        assert_eq!(named_in_configuration(&env), Some(false), "commented out");
+        std::fs::write(dir.join("plugstack.d/10-envtrack.conf"), "optional /x/libenvtrack_spank.so carry=always\n")
+            .unwrap();
+        assert_eq!(named_in_configuration(&env), Some(true), "included");
+        let other = dir.join("other.conf");
+        std::fs::write(&other, "required /y/other.so\n").unwrap();
+        std::fs::write(&conf, format!("PlugStackConfig={}\n", other.display())).unwrap();
+        assert_eq!(named_in_configuration(&env), Some(false), "PlugStackConfig");
+        std::fs::write(&conf, "Include /etc/slurm/more.conf\n").unwrap();
+        assert_eq!(named_in_configuration(&env), None, "an Include may set PlugStackConfig");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(glob_matches(b"*.conf", b"10-envtrack.conf"));
+        assert!(!glob_matches(b"*.conf", b"x.conf.bak"));
+        assert!(glob_matches(b"a?c*", b"abc"));
     }
 
     #[test]
