@@ -147,6 +147,54 @@ pub fn keep_on_exec(fd: c_int) {
     let _ = unsafe { raw(libc::SYS_fcntl as usize, fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0) };
 }
 
+/// The program's asynchronous signals held back while it lives: every signal
+/// but those a faulting instruction raises (which cannot wait) and glibc's
+/// two internal ones (cancellation, set*id), for a few instructions that must
+/// not be interrupted by a handler of the program's own.
+pub struct SignalsDeferred {
+    previous: u64,
+}
+
+impl SignalsDeferred {
+    pub fn new() -> SignalsDeferred {
+        let immediate = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP, libc::SIGSYS, 32, 33];
+        let block = immediate.iter().fold(!0u64, |mask, &signal| mask & !(1u64 << (signal - 1)));
+        let mut previous = 0u64;
+        // SAFETY: rt_sigprocmask with the kernel's 8-byte signal sets: reads `block`, writes
+        // `previous`, both ours; it only changes this thread's mask.
+        let _ = unsafe {
+            raw(
+                libc::SYS_rt_sigprocmask as usize,
+                libc::SIG_BLOCK as usize,
+                &block as *const u64 as usize,
+                &mut previous as *mut u64 as usize,
+                8,
+                0,
+                0,
+            )
+        };
+        SignalsDeferred { previous }
+    }
+}
+
+impl Drop for SignalsDeferred {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`: the mask this thread had, set again; a signal that came meanwhile
+        // is delivered now.
+        let _ = unsafe {
+            raw(
+                libc::SYS_rt_sigprocmask as usize,
+                libc::SIG_SETMASK as usize,
+                &self.previous as *const u64 as usize,
+                0,
+                8,
+                0,
+                0,
+            )
+        };
+    }
+}
+
 /// The calling thread's id (in a vfork child: the child's).
 pub fn gettid() -> i32 {
     // SAFETY: gettid takes no arguments and cannot fail.

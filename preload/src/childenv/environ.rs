@@ -94,6 +94,10 @@ pub fn copy_callers(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result
 impl EnvironSnapshot {
     /// Copies the pointers into `carve`; `Err` when it is too small.
     pub fn take(carve: &mut Carve<'_>, envp: *const *const c_char) -> Result<EnvironSnapshot, Short> {
+        // A signal handler of the program that calls setenv must not run in the middle of the
+        // copy: under the lock its thread holds, glibc's setenv would free the array being
+        // copied. It runs after (held back for the copy only; async-signal-safe: two system calls).
+        let deferred = crate::syscall::SignalsDeferred::new();
         // A holder that never finishes (a thread a raw clone left behind): copy anyway,
         // as libc's own execv would read environ.
         let guard = Guard::acquire_within(100_000);
@@ -112,6 +116,7 @@ impl EnvironSnapshot {
             copy_pointers(last, last_copy);
         }
         drop(guard);
+        drop(deferred);
         let last = if last.is_null() { core::ptr::null() } else { last_copy.as_ptr() };
         Ok(EnvironSnapshot { pointers: live_copy.as_ptr(), last, envp_is_libc })
     }
