@@ -151,9 +151,10 @@ const FILE_NAME: &str = "libenvtrack_spank";
 /// Whether this machine's Slurm configuration names the plugin: Some(false)
 /// when `slurm.conf` (`SLURM_CONF`, else `/etc/slurm/slurm.conf`), its
 /// `PlugStackConfig` (else `plugstack.conf` beside it) and every file that
-/// includes were read and none names it; None when that cannot be told (a
-/// configless site, an unreadable file, an `Include` in slurm.conf that may
-/// move PlugStackConfig, a pattern in a directory name).
+/// includes were read and name no plugin at all; None when that cannot be
+/// told (a configless site, an unreadable file, an `Include` in slurm.conf
+/// that may move PlugStackConfig, a pattern in a directory name, another
+/// plugin's line, which may be envtrack's under another name).
 fn named_in_configuration(env: &Environment) -> Option<bool> {
     use std::os::unix::ffi::OsStrExt;
     let conf = match env.get(b"SLURM_CONF") {
@@ -163,14 +164,13 @@ fn named_in_configuration(env: &Environment) -> Option<bool> {
     let text = std::fs::read_to_string(&conf).ok()?;
     let mut plugstack = None;
     for line in text.lines().map(|line| line.split('#').next().unwrap_or_default().trim()) {
-        let Some((key, value)) = line.split_once('=') else {
-            if line.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("include")) {
-                return None;
+        if line.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("include")) && !line.contains('=') {
+            return None;
+        }
+        for (key, value) in line.split_whitespace().filter_map(|word| word.split_once('=')) {
+            if key.eq_ignore_ascii_case("PlugStackConfig") {
+                plugstack = Some(std::path::PathBuf::from(value));
             }
-            continue;
-        };
-        if key.trim().eq_ignore_ascii_case("PlugStackConfig") {
-            plugstack = Some(std::path::PathBuf::from(value.trim()));
         }
     }
     let plugstack = plugstack.unwrap_or_else(|| conf.with_file_name("plugstack.conf"));
@@ -185,11 +185,16 @@ fn names_plugin(path: &Path, depth: usize) -> Option<bool> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && depth == 0 => return Some(false),
         Err(_) => return None,
     };
+    let mut other_plugins = false;
     for line in text.lines().map(|line| line.split('#').next().unwrap_or_default().trim()) {
         if line.contains(FILE_NAME) {
             return Some(true);
         }
-        let Some(pattern) = line.strip_prefix("include").filter(|rest| rest.starts_with([' ', '\t'])) else { continue };
+        let Some(pattern) = line.strip_prefix("include").filter(|rest| rest.starts_with([' ', '\t'])) else {
+            // Another plugin's line: it may be envtrack's under another name (a link).
+            other_plugins |= !line.is_empty();
+            continue;
+        };
         if depth >= 8 {
             return None;
         }
@@ -200,7 +205,7 @@ fn names_plugin(path: &Path, depth: usize) -> Option<bool> {
             }
         }
     }
-    Some(false)
+    (!other_plugins).then_some(false)
 }
 
 /// The files a plugstack `include` pattern names: `*` and `?` in its last
@@ -344,9 +349,12 @@ mod tests {
             .unwrap();
         assert_eq!(named_in_configuration(&env), Some(true), "included");
         let other = dir.join("other.conf");
-        std::fs::write(&other, "required /y/other.so\n").unwrap();
-        std::fs::write(&conf, format!("PlugStackConfig={}\n", other.display())).unwrap();
+        std::fs::write(&other, "\n# nothing\n").unwrap();
+        std::fs::write(&conf, format!("ClusterName=x PlugStackConfig={}\n", other.display())).unwrap();
         assert_eq!(named_in_configuration(&env), Some(false), "PlugStackConfig");
+        // Another plugin's line may be envtrack's plugin under another name.
+        std::fs::write(&other, "required /y/site-envtrack.so\n").unwrap();
+        assert_eq!(named_in_configuration(&env), None, "another plugin");
         std::fs::write(&conf, "Include /etc/slurm/more.conf\n").unwrap();
         assert_eq!(named_in_configuration(&env), None, "an Include may set PlugStackConfig");
         std::fs::remove_dir_all(&dir).unwrap();

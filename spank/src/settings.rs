@@ -96,5 +96,11 @@ pub fn library() -> Option<PathBuf> {
     // SAFETY: a NUL-terminated path owned by the dynamic linker while the library is loaded.
     let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes();
     let plugin = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    // Beside the file itself when the plugstack.conf line names a link to it.
+    let real = plugin.canonicalize().unwrap_or_else(|_| plugin.to_path_buf());
+    let beside = real.with_file_name(envtrack_inject::library::LIBRARY_NAME);
+    if beside.is_file() {
+        return Some(beside);
+    }
     Some(plugin.with_file_name(envtrack_inject::library::LIBRARY_NAME))
 }

@@ -63,12 +63,23 @@ fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environme
     }
     let mut snapshot = carried.snapshot.clone();
     let mut keep = Vec::new();
+    let mut base_env = env.clone();
     for name in carried.snapshot.tracked_names() {
         let Some(submitted) = carried.submitted_value(name) else { continue };
         let list = carried.snapshot.tracked.iter().any(|t| {
             t.name == name && matches!(&t.change, TrackedChange::Carried(d) if matches!(d.op, Op::Prepend | Op::Append))
         });
         match (env.get(name), submitted) {
+            // The submitter's own value, exported: the elements it added are taken off again, so
+            // that applying them is a change the task goes on tracking (and hands on to a nested
+            // `srun --export=NONE`), not a value that was already there.
+            (Some(here), Some(whole)) if list && here == whole => {
+                let base = base_of(&carried, name, whole);
+                match base {
+                    Some(base) => base_env.set(name, &base),
+                    None => base_env.unset(name),
+                }
+            }
             // A list extends the value here, whoever set it (the node's own PATH in a batch script).
             (Some(_), _) if list => {}
             (Some(here), _) if Some(here) != submitted => keep.push(name.to_vec()),
@@ -79,6 +90,7 @@ fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environme
             _ => {}
         }
     }
+    let env = base_env;
     let (mut env, _) = match library(&env) {
         Some(library) => prepare_snapshot(env, snapshot, &keep, DirectiveSet::default(), &library, &registry)?,
         None => {
@@ -95,6 +107,30 @@ fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environme
     };
     env.set(ACTIVE_VAR.as_bytes(), slurm_plugin::PLUGIN.as_bytes());
     Ok(env)
+}
+
+/// The value `whole` had before the submitter's list change of `name`: the
+/// elements its prepends put in front and its appends at the end taken off
+/// (None: nothing left).
+fn base_of(carried: &Carried, name: &[u8], whole: &[u8]) -> Option<Vec<u8>> {
+    let mut base = whole.to_vec();
+    for tracked in carried.snapshot.tracked.iter().filter(|t| t.name == name) {
+        let TrackedChange::Carried(directive) = &tracked.change else { continue };
+        let (added, sep) = (directive.value.as_slice(), directive.sep);
+        let rest = match directive.op {
+            Op::Prepend if base == added => Some(Vec::new()),
+            Op::Prepend => base.strip_prefix(added).and_then(|r| r.strip_prefix(&[sep])).map(<[u8]>::to_vec),
+            Op::Append if base == added => Some(Vec::new()),
+            Op::Append => base.strip_suffix(added).and_then(|r| r.strip_suffix(&[sep])).map(<[u8]>::to_vec),
+            _ => None,
+        };
+        match rest {
+            Some(rest) => base = rest,
+            // Not where the change put them: the value stays as it is.
+            None => return Some(whole.to_vec()),
+        }
+    }
+    (!base.is_empty()).then_some(base)
 }
 
 /// libenvtrack.so for the task: the configured one (plugstack.conf's

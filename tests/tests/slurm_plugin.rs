@@ -400,3 +400,27 @@ fn a_snapshot_too_long_for_the_plugin_is_carried_by_rewriting() {
         assert!(envtrack_lines(&out.stderr).is_empty(), "{launch}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn a_nested_step_and_a_plugin_installed_under_another_name() {
+    let _lock = slurm_lock();
+    let dir = scratch("slurm_plugin_nested");
+    // plugstack.conf names a link to the plugin, elsewhere (libenvtrack.so is beside the real file).
+    let linked = dir.join("site/envtrack.so");
+    std::fs::create_dir_all(linked.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(spank_plugin(), &linked).unwrap();
+    let slurm = Slurm::start_with_plugins(&dir, Some(&format!("optional {}\n", linked.display())));
+    // A step's srun with `--export=NONE` gets the list changes too: the task goes on tracking them.
+    let inner = "srun -N1 -n1 --overlap --export=NONE /bin/sh -c \"echo \\$PATH \\$NCCL_DEBUG \\$ENVTRACK_SPANK\"";
+    for routing in [false, true] {
+        let launch = format!("srun -N1 -n1 /bin/bash -c '{inner}'");
+        let mut env = tracked_env(if routing { &[] } else { &["ENVTRACK_AUTOWRAP=0"] });
+        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+        let mut command = command_with_env("/bin/bash", env);
+        command.args(["-c", &format!("export NCCL_DEBUG=INFO; export PATH=/opt/mine:$PATH; {launch}")]);
+        let out = output(&mut command);
+        assert!(out.status.success(), "routing {routing}: {}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "routing {routing}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "/opt/mine:/usr/local/bin:/usr/bin:/bin INFO envtrack\n", "routing {routing}");
+    }
+}
