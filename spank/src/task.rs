@@ -56,14 +56,13 @@ pub fn apply(spank: Spank) {
 }
 
 /// `env` with what was carried applied, tracked (or values only, without the library).
-fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environment, UsageError> {
+fn applied(spank: Spank, mut env: Environment, carried: Carried) -> Result<Environment, UsageError> {
     let mut registry = Registry::builtin();
     if let Some(spec) = env.get(vars::LISTS.as_bytes()) {
         registry.add_spec(spec).map_err(|e| UsageError::new(format!("{}: {e}", vars::LISTS)))?;
     }
     let mut snapshot = carried.snapshot.clone();
     let mut keep = Vec::new();
-    let mut base_env = env.clone();
     for name in carried.snapshot.tracked_names() {
         let Some(submitted) = carried.submitted_value(name) else { continue };
         let list = carried.snapshot.tracked.iter().any(|t| {
@@ -73,13 +72,10 @@ fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environme
             // The submitter's own value, exported: the elements it added are taken off again, so
             // that applying them is a change the task goes on tracking (and hands on to a nested
             // `srun --export=NONE`), not a value that was already there.
-            (Some(here), Some(whole)) if list && here == whole => {
-                let base = base_of(&carried, name, whole);
-                match base {
-                    Some(base) => base_env.set(name, &base),
-                    None => base_env.unset(name),
-                }
-            }
+            (Some(here), Some(whole)) if list && here == whole => match base_of(&carried, name, whole) {
+                Some(base) => env.set(name, &base),
+                None => env.unset(name),
+            },
             // A list extends the value here, whoever set it (the node's own PATH in a batch script).
             (Some(_), _) if list => {}
             (Some(here), _) if Some(here) != submitted => keep.push(name.to_vec()),
@@ -90,7 +86,6 @@ fn applied(spank: Spank, env: Environment, carried: Carried) -> Result<Environme
             _ => {}
         }
     }
-    let env = base_env;
     let (mut env, _) = match library(&env) {
         Some(library) => prepare_snapshot(env, snapshot, &keep, DirectiveSet::default(), &library, &registry)?,
         None => {
