@@ -3,7 +3,7 @@
 //! snapshot themselves, the step's command is the user's.
 
 use envtrack_tests::launchers::{slurm_lock, Slurm};
-use envtrack_tests::ranks::SECRET;
+use envtrack_tests::ranks::{exporting_test_values, SECRET};
 use envtrack_tests::*;
 use serde_json::Value;
 
@@ -15,19 +15,28 @@ fn plugstack(arguments: &str) -> String {
     format!("optional {} {arguments}\n", spank_plugin().display())
 }
 
-/// A tracked bash (routing off) that changes three values and runs `launch`.
-fn tracked_bash(launch: &str, slurm: &Slurm, extra: &[&str]) -> std::process::Output {
-    let mut env = tracked_env(&["ENVTRACK_AUTOWRAP=0"]);
-    env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
-    env.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
-    let script = format!(
-        "export SECRET_VALUE={}; export NCCL_DEBUG=INFO; export PATH=/opt/mine:$PATH; \
-         export REPORT_NAMES=SECRET_VALUE,NCCL_DEBUG,PATH; {launch}",
-        shell_quote(SECRET)
-    );
+/// A bash with the library preloaded and `extra` entries, in Slurm's client environment, running `script`.
+fn bash(slurm: &Slurm, extra: &[&str], script: &str) -> std::process::Output {
+    let mut env = tracked_env(extra);
+    env.extend(slurm.env_entries());
     let mut command = command_with_env("/bin/bash", env);
-    command.args(["-c", &script]);
+    command.args(["-c", script]);
     output(&mut command)
+}
+
+/// A tracked bash (routing off) that exports the test's values and runs `launch`.
+fn tracked_bash(launch: &str, slurm: &Slurm, extra: &[&str]) -> std::process::Output {
+    let extra: Vec<&str> = std::iter::once("ENVTRACK_AUTOWRAP=0").chain(extra.iter().copied()).collect();
+    bash(slurm, &extra, &exporting_test_values(launch))
+}
+
+/// The entries that turn the library's routing off, or none.
+fn routing(on: bool) -> &'static [&'static str] {
+    if on {
+        &[]
+    } else {
+        &["ENVTRACK_AUTOWRAP=0"]
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -53,7 +62,7 @@ fn assert_carried(out: &std::process::Output, count: usize, what: &str) {
 /// not UTF-8, with a newline and an `=` — and runs srun with `options` through subprocess.
 fn tracked_python(options: &str, slurm: &Slurm, extra: &[&str]) -> std::process::Output {
     let mut env = tracked_env(&["ENVTRACK_AUTOWRAP=0"]);
-    env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+    env.extend(slurm.env_entries());
     env.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
     let program = format!(
         r#"
@@ -148,15 +157,11 @@ fn routing_and_launch_mode_leave_srun_to_the_plugin() {
     let dir = scratch("slurm_plugin_routing");
     let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
     let report = |launch: &str, env: &[&str]| {
-        let mut all: Vec<Vec<u8>> = tracked_env(env);
-        all.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
         let script = format!(
             "export SECRET_VALUE={}; export REPORT_NAMES=SECRET_VALUE,ENVTRACK_SPANK,PATH; {launch}",
             shell_quote(SECRET)
         );
-        let mut command = command_with_env("/bin/bash", all);
-        command.args(["-c", &script]);
-        let out = output(&mut command);
+        let out = bash(&slurm, env, &script);
         assert!(out.status.success(), "{launch}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
         let reports = reports(&out.stdout);
         assert_eq!(reports.len(), 1, "{launch}: {}", text(&out.stderr));
@@ -229,7 +234,7 @@ fn carry_always_tracks_the_tasks_of_an_untracked_submitter() {
     let dir = scratch("slurm_plugin_always");
     let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("carry=always")));
     let mut env: Vec<Vec<u8>> = vec![b"PATH=/usr/local/bin:/usr/bin:/bin".to_vec(), b"HOME=/root".to_vec()];
-    env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+    env.extend(slurm.env_entries());
     let launch = format!("export A_VALUE=1; srun -N1 -n1 --export=NONE /usr/bin/python3 {}", rank_report());
     let mut command = command_with_env("/bin/bash", env);
     command.args(["-c", &launch]).env("REPORT_NAMES", "A_VALUE");
@@ -248,7 +253,7 @@ fn an_untracked_submitters_tasks_are_as_without_the_plugin_unless_asked() {
     let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
     let tasks_env = |options: &str| {
         let mut env: Vec<Vec<u8>> = vec![b"PATH=/usr/local/bin:/usr/bin:/bin".to_vec(), b"HOME=/root".to_vec()];
-        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
+        env.extend(slurm.env_entries());
         let launch = format!("export A_VALUE=1; srun -N1 -n1 {options} /usr/bin/env");
         let mut command = command_with_env("/bin/bash", env);
         command.args(["-c", &launch]);
@@ -376,13 +381,7 @@ fn a_snapshot_too_long_for_the_plugin_is_carried_by_rewriting() {
     let dir = scratch("slurm_plugin_long");
     let slurm = Slurm::start_with_plugins(&dir, Some(&plugstack("")));
     let long = "export LONG_VALUE=$(head -c 95000 /dev/zero | tr '\\0' x);";
-    let run = |launch: &str, routing: bool| {
-        let mut env = tracked_env(if routing { &[] } else { &["ENVTRACK_AUTOWRAP=0"] });
-        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
-        let mut command = command_with_env("/bin/bash", env);
-        command.args(["-c", &format!("{long} {launch}")]);
-        output(&mut command)
-    };
+    let run = |launch: &str, routed: bool| bash(&slurm, routing(routed), &format!("{long} {launch}"));
     // Routed: launch mode sees that the plugin cannot carry it and rewrites the command line.
     let out = run("srun -N1 -n1 --export=NONE /bin/sh -c 'echo ${#LONG_VALUE}'", true);
     assert_eq!(text(&out.stdout), "95000\n", "{}", text(&out.stderr));
@@ -412,15 +411,12 @@ fn a_nested_step_and_a_plugin_installed_under_another_name() {
     let slurm = Slurm::start_with_plugins(&dir, Some(&format!("optional {}\n", linked.display())));
     // A step's srun with `--export=NONE` gets the list changes too: the task goes on tracking them.
     let inner = "srun -N1 -n1 --overlap --export=NONE /bin/sh -c \"echo \\$PATH \\$NCCL_DEBUG \\$ENVTRACK_SPANK\"";
-    for routing in [false, true] {
-        let launch = format!("srun -N1 -n1 /bin/bash -c '{inner}'");
-        let mut env = tracked_env(if routing { &[] } else { &["ENVTRACK_AUTOWRAP=0"] });
-        env.extend(slurm.env().iter().map(|(n, v)| format!("{n}={v}").into_bytes()));
-        let mut command = command_with_env("/bin/bash", env);
-        command.args(["-c", &format!("export NCCL_DEBUG=INFO; export PATH=/opt/mine:$PATH; {launch}")]);
-        let out = output(&mut command);
-        assert!(out.status.success(), "routing {routing}: {}", text(&out.stderr));
-        assert!(envtrack_lines(&out.stderr).is_empty(), "routing {routing}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), "/opt/mine:/usr/local/bin:/usr/bin:/bin INFO envtrack\n", "routing {routing}");
+    for routed in [false, true] {
+        let launch =
+            format!("export NCCL_DEBUG=INFO; export PATH=/opt/mine:$PATH; srun -N1 -n1 /bin/bash -c '{inner}'");
+        let out = bash(&slurm, routing(routed), &launch);
+        assert!(out.status.success(), "routing {routed}: {}", text(&out.stderr));
+        assert!(envtrack_lines(&out.stderr).is_empty(), "routing {routed}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "/opt/mine:/usr/local/bin:/usr/bin:/bin INFO envtrack\n", "routing {routed}");
     }
 }

@@ -59,6 +59,11 @@ impl Slurm {
         vec![("SLURM_CONF".to_string(), self.conf.display().to_string())]
     }
 
+    /// [`Slurm::env`] as `NAME=VALUE` entries, for [`command_with_env`](crate::command_with_env).
+    pub fn env_entries(&self) -> impl Iterator<Item = Vec<u8>> {
+        self.env().into_iter().map(|(name, value)| format!("{name}={value}").into_bytes())
+    }
+
     /// The `slurm.conf`.
     pub fn conf(&self) -> &Path {
         &self.conf
